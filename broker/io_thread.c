@@ -1,0 +1,244 @@
+/* io_thread — epoll loop of one network thread (see io_thread.h). */
+#include "io_thread.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "blog.h"
+#include "bus.h"
+#include "session.h"
+
+#define TICK_MS 250
+
+/* epoll data pointers for the two non-session descriptors */
+static char tag_bus, tag_timer;
+
+io_thread_t *io_thread_new(int index, const io_shared_t *shared, snapshot_t *snap)
+{
+    io_thread_impl_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->index = index;
+    t->shared = *shared;
+    t->snap = snapshot_ref(snap);
+    t->epfd = epoll_create1(EPOLL_CLOEXEC);
+    t->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    t->cache = rcache_new();
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://io-%d", index);
+    t->pull = bus_pull(shared->zctx, ep);
+    t->to_seq = bus_push(shared->zctx, BUS_SEQUENCER);
+    t->head = log_size(shared->log);
+    if (t->epfd < 0 || t->timerfd < 0 || !t->cache || !t->pull || !t->to_seq) {
+        io_thread_t *x = (io_thread_t *)t;
+        io_thread_destroy(&x);
+        return NULL;
+    }
+    struct itimerspec its = {{0, TICK_MS * 1000000L}, {0, TICK_MS * 1000000L}};
+    timerfd_settime(t->timerfd, 0, &its, NULL);
+    int zfd;
+    size_t zlen = sizeof zfd;
+    zmq_getsockopt(t->pull, ZMQ_FD, &zfd, &zlen);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &tag_bus};
+    epoll_ctl(t->epfd, EPOLL_CTL_ADD, zfd, &ev);
+    ev.data.ptr = &tag_timer;
+    epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->timerfd, &ev);
+    return (io_thread_t *)t;
+}
+
+static session_t *find_session(io_thread_impl_t *t, uint64_t id)
+{
+    for (size_t i = 0; i < t->n_sessions; i++)
+        if (t->sessions[i]->id == id)
+            return t->sessions[i];
+    return NULL;
+}
+
+static void add_session(io_thread_impl_t *t, int fd, const char *peer)
+{
+    if (t->n_sessions == t->cap_sessions) {
+        size_t ncap = t->cap_sessions ? t->cap_sessions * 2 : 64;
+        session_t **n = realloc(t->sessions, ncap * sizeof *n);
+        if (!n) {
+            close(fd);
+            __atomic_sub_fetch(t->shared.live_sessions, 1, __ATOMIC_ACQ_REL);
+            return;
+        }
+        t->sessions = n;
+        t->cap_sessions = ncap;
+    }
+    session_t *s = session_new(t, fd, peer);
+    if (!s) {
+        __atomic_sub_fetch(t->shared.live_sessions, 1, __ATOMIC_ACQ_REL);
+        return;
+    }
+    t->sessions[t->n_sessions++] = s;
+    session_on_io(t, s, true, true); /* the ClientHello may already be there */
+}
+
+/* Frees closed sessions whose output is flushed or whose grace time ran out. */
+static void reap(io_thread_impl_t *t)
+{
+    uint64_t now = io_now_ms();
+    for (size_t i = 0; i < t->n_sessions;) {
+        session_t *s = t->sessions[i];
+        if (s->state == SESSION_CLOSING && (s->deadline_ms == 0 || now >= s->deadline_ms)) {
+            t->sessions[i] = t->sessions[--t->n_sessions];
+            session_free(t, &s);
+            continue;
+        }
+        i++;
+    }
+}
+
+static void on_tick(io_thread_impl_t *t)
+{
+    uint64_t expirations;
+    ssize_t r = read(t->timerfd, &expirations, sizeof expirations);
+    (void)r;
+    uint64_t now = io_now_ms();
+    for (size_t i = 0; i < t->n_sessions; i++) {
+        session_t *s = t->sessions[i];
+        if (s->state == SESSION_CLOSING || now < s->deadline_ms)
+            continue;
+        if (s->state == SESSION_HANDSHAKE || s->state == SESSION_HELLO) {
+            blog(BLOG_INFO, "session.timeout", "peer", s->peer, "phase",
+                 s->state == SESSION_HANDSHAKE ? "handshake" : "hello", NULL);
+            snprintf(s->close_reason, sizeof s->close_reason, "handshake timeout");
+            s->state = SESSION_CLOSING;
+            s->deadline_ms = 0;
+        } else {
+            session_close(t, s, "idle timeout");
+        }
+    }
+    for (size_t i = 0; i < t->n_sessions; i++) /* cursors blocked on a read retry here */
+        if (t->sessions[i]->state == SESSION_READY) {
+            delivery_pump(t, t->sessions[i]);
+            session_flush(t, t->sessions[i]);
+        }
+}
+
+static void on_head(io_thread_impl_t *t, uint64_t head)
+{
+    if (head <= t->head)
+        return;
+    t->head = head;
+    for (size_t i = 0; i < t->n_sessions; i++) {
+        session_t *s = t->sessions[i];
+        if (s->state == SESSION_READY) {
+            delivery_pump(t, s);
+            session_flush(t, s);
+        }
+    }
+}
+
+static void on_reload(io_thread_impl_t *t, snapshot_t *snap)
+{
+    for (size_t i = 0; i < t->n_sessions; i++)
+        session_recheck(t, t->sessions[i], snap);
+    snapshot_unref(&t->snap);
+    t->snap = snapshot_ref(snap);
+}
+
+static void on_shutdown(io_thread_impl_t *t)
+{
+    t->stopping = true;
+    for (size_t i = 0; i < t->n_sessions; i++) {
+        session_t *s = t->sessions[i];
+        if (s->state == SESSION_READY)
+            session_close(t, s, "broker shutting down");
+        else if (s->state != SESSION_CLOSING) {
+            s->state = SESSION_CLOSING;
+            s->deadline_ms = 0;
+        }
+    }
+}
+
+static void drain_bus(io_thread_impl_t *t)
+{
+    bus_msg_t *m = NULL;
+    while (bus_recv(t->pull, &m) == ENLACE_OK) {
+        switch (m->type) {
+        case BUS_CONN:
+            if (t->stopping)
+                break;
+            add_session(t, m->fd, m->peer);
+            m->fd = -1;
+            break;
+        case BUS_HEAD: on_head(t, m->seq); break;
+        case BUS_RELOAD: on_reload(t, m->snapshot); break;
+        case BUS_SHUTDOWN: on_shutdown(t); break;
+        default: {
+            session_t *s = find_session(t, m->session_id);
+            if (s && s->state != SESSION_CLOSING)
+                session_on_reply(t, s, m);
+            break;
+        }
+        }
+        bus_msg_free(&m);
+    }
+}
+
+static void *io_main(void *arg)
+{
+    io_thread_impl_t *t = arg;
+    struct epoll_event evs[64];
+    for (;;) {
+        int n = epoll_wait(t->epfd, evs, 64, TICK_MS);
+        for (int i = 0; i < n; i++) {
+            void *p = evs[i].data.ptr;
+            if (p == &tag_bus)
+                continue; /* drained below, every iteration (ZMQ_FD is edge-triggered) */
+            if (p == &tag_timer) {
+                on_tick(t);
+                continue;
+            }
+            session_t *s = p;
+            if (s->state != SESSION_CLOSING || (evs[i].events & EPOLLOUT))
+                session_on_io(t, s, evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR),
+                              evs[i].events & EPOLLOUT);
+        }
+        drain_bus(t);
+        reap(t);
+        if (t->stopping && t->n_sessions == 0)
+            break;
+    }
+    return NULL;
+}
+
+enlace_err_t io_thread_start(io_thread_t *x)
+{
+    io_thread_impl_t *t = (io_thread_impl_t *)x;
+    return pthread_create(&t->thread, NULL, io_main, t) == 0 ? ENLACE_OK : ENLACE_ERR_NOMEM;
+}
+
+void io_thread_destroy(io_thread_t **xp)
+{
+    if (!xp || !*xp)
+        return;
+    io_thread_impl_t *t = (io_thread_impl_t *)*xp;
+    if (t->thread)
+        pthread_join(t->thread, NULL);
+    for (size_t i = 0; i < t->n_sessions; i++)
+        session_free(t, &t->sessions[i]);
+    free(t->sessions);
+    rcache_destroy(&t->cache);
+    if (t->pull)
+        zmq_close(t->pull);
+    if (t->to_seq)
+        zmq_close(t->to_seq);
+    if (t->epfd >= 0)
+        close(t->epfd);
+    if (t->timerfd >= 0)
+        close(t->timerfd);
+    snapshot_unref(&t->snap);
+    free(t);
+    *xp = NULL;
+}

@@ -1,0 +1,126 @@
+/* session — one agency's TLS connection inside an io thread.
+ *
+ * Internal to the io threads (io_thread.c, session.c, delivery.c): the
+ * structures are visible here because the three files share them, but no
+ * other thread ever touches a session. A session moves through
+ *   HANDSHAKE -> HELLO -> READY -> CLOSING
+ * Identity and authorisation are settled before READY: the TLS handshake
+ * verifies the certificate (chain, CRL, EKU), then the agency id from the
+ * certificate must exist in the policy, then the client's Hello is answered
+ * with Welcome. Only READY sessions touch topics, the log or subscriptions.
+ */
+#ifndef ENLACE_SESSION_H
+#define ENLACE_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <openssl/ssl.h>
+
+#include "bus.h"
+#include "codec.h"
+#include "enlace.pb-c.h"
+#include "io_thread.h"
+#include "tls_server.h"
+
+#define SESSION_MAX_SUBS 16           /* subscriptions per session */
+#define SESSION_MAX_PENDING 1024      /* publishes awaiting durability per session */
+#define SUB_WINDOW 1024               /* unacknowledged deliveries per subscription */
+
+typedef enum { SESSION_HANDSHAKE, SESSION_HELLO, SESSION_READY, SESSION_CLOSING } session_state_t;
+
+typedef struct subscription {
+    bool used;            /* slot in use */
+    bool active;          /* Subscribed was sent; cursor runs */
+    uint32_t id;          /* subscription id on the wire */
+    uint64_t correlation; /* of the Subscribe, until Subscribed */
+    char name[72];        /* durable name */
+    char filter[264];     /* topic filter */
+    uint64_t next;        /* next log seq to examine */
+    uint64_t *inflight;   /* seqs delivered, not yet acknowledged (ring of SUB_WINDOW) */
+    size_t in_head;       /* ring index of the oldest */
+    size_t in_count;      /* entries in the ring */
+} subscription_t;
+
+typedef struct session {
+    uint64_t id;                /* broker-unique session id */
+    int fd;                     /* TCP socket */
+    SSL *ssl;                   /* TLS state */
+    session_state_t state;      /* where in the life cycle */
+    char peer[64];              /* "address:port" */
+    tls_peer_info_t tls_info;   /* what certificate verification saw */
+    snapshot_t *snap;           /* trust/policy in force for this session (a reference) */
+    char agency[72];            /* agency id from the certificate */
+    Enlace__Role role;          /* from the policy */
+    X509 *cert;                 /* peer leaf certificate */
+    STACK_OF(X509) *chain;      /* peer chain as sent (for re-verification) */
+    uint8_t cert_sha256[32];    /* leaf fingerprint */
+    uint8_t *cert_der;          /* leaf DER (for Published records) */
+    size_t cert_der_len;        /* bytes in cert_der */
+    bool opened;                /* a SessionOpened record was written */
+    codec_decoder_t *dec;       /* bounded frame decoder */
+    uint8_t *out;               /* encoded frames waiting for SSL_write */
+    size_t out_len;             /* bytes in out */
+    size_t out_off;             /* bytes of out already written */
+    size_t out_cap;             /* allocated size of out */
+    bool want_write;            /* EPOLLOUT registered */
+    bool reading_paused;        /* EPOLLIN withdrawn (backpressure) */
+    unsigned pending;           /* publishes sent to the sequencer, unanswered */
+    uint64_t deadline_ms;       /* handshake deadline, then idle deadline */
+    double tokens;              /* publish rate token bucket */
+    uint64_t tokens_at_ms;      /* last refill */
+    uint32_t next_sub_id;       /* id for the next subscription */
+    subscription_t subs[SESSION_MAX_SUBS];
+    char close_reason[128];     /* why the session is closing */
+} session_t;
+
+/* The io thread's state as the session code sees it. */
+typedef struct io_thread {
+    int index;                  /* thread number, for replies */
+    io_shared_t shared;         /* broker-wide read-only state */
+    snapshot_t *snap;           /* newest snapshot (new sessions use it) */
+    void *pull;                 /* inproc PULL (bound) */
+    void *to_seq;               /* PUSH to the sequencer */
+    int epfd;                   /* epoll instance */
+    int timerfd;                /* periodic timeout tick */
+    uint64_t head;              /* committed log size last announced */
+    session_t **sessions;       /* sessions owned by this thread */
+    size_t n_sessions, cap_sessions;
+    uint64_t next_session;      /* counter for session ids */
+    struct rcache *cache;       /* recently read records, shared by this thread's cursors */
+    bool stopping;              /* shutdown in progress */
+    pthread_t thread;           /* the thread */
+} io_thread_impl_t;
+
+/* --- session.c --- */
+/* Takes ownership of fd, creates the SSL and starts the handshake. NULL on failure (fd closed). */
+session_t *session_new(io_thread_impl_t *io, int fd, const char *peer);
+/* Handles readiness of the socket (readable and/or writable). */
+void session_on_io(io_thread_impl_t *io, session_t *s, bool readable, bool writable);
+/* Queues a frame; ENLACE_ERR_NOMEM when it cannot. */
+enlace_err_t session_send(io_thread_impl_t *io, session_t *s, const Enlace__Frame *f);
+void session_send_error(io_thread_impl_t *io, session_t *s, Enlace__ErrorCode code,
+                        uint64_t correlation, const char *text);
+/* Sends Goodbye (when READY), stops reading and closes once output is flushed. */
+void session_close(io_thread_impl_t *io, session_t *s, const char *reason);
+/* Frees everything the session owns, writes SessionClosed, releases subscriptions. */
+void session_free(io_thread_impl_t *io, session_t **s);
+/* Reply from the sequencer for this session. */
+void session_on_reply(io_thread_impl_t *io, session_t *s, bus_msg_t *m);
+/* Re-checks a live session against a new snapshot (certificate, revocation, policy). */
+void session_recheck(io_thread_impl_t *io, session_t *s, snapshot_t *snap);
+/* Writes pending output; updates epoll interest. */
+void session_flush(io_thread_impl_t *io, session_t *s);
+void session_update_events(io_thread_impl_t *io, session_t *s);
+/* Sends a record to the sequencer (ownership of m moves). */
+void io_to_sequencer(io_thread_impl_t *io, bus_msg_t *m);
+uint64_t io_now_ms(void);
+
+/* --- delivery.c --- */
+/* Moves every active cursor of s forward as far as window and buffer allow. */
+void delivery_pump(io_thread_impl_t *io, session_t *s);
+/* Handles a DeliverAck: acknowledges inflight seqs <= seq, writes Delivered. */
+void delivery_ack(io_thread_impl_t *io, session_t *s, const Enlace__DeliverAck *ack);
+struct rcache *rcache_new(void);
+void rcache_destroy(struct rcache **c);
+
+#endif

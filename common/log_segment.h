@@ -1,0 +1,155 @@
+/* log_segment — the on-disk format of audit-log segments, and a verifier's scan of them.
+ *
+ * A log directory holds segment files named "seg-<first seq, 20 decimal digits>.log"
+ * (e.g. seg-00000000000000000000.log, then seg-00000000000000065536.log, ...). Each is a
+ * plain sequence of frames with no file header:
+ *     [u32 length, big endian][u32 CRC-32C of the record bytes, big endian][record]
+ * `record` is a packed enlace.Record (proto/enlace.proto) of 1..LOG_MAX_RECORD bytes whose
+ * `seq` field equals its position in the log (0-based, counting across segments), so a
+ * segment's first record has the seq in the file name and the next segment starts where
+ * this one ends. A zero length is never valid (a region of zeros left by a crash is not
+ * a record). The CRC catches torn writes and bit rot; tampering is caught by the Merkle
+ * tree (merkle.h), whose leaf i is SHA-256(0x00 || record i).
+ *
+ * This module names segments, lists them, reads frames sequentially (log_frame_reader_t,
+ * shared by the store's recovery and by log_scan) and offers log_scan(): a read-only pass
+ * over a log directory for enlace-audit verify that trusts no index, checks every CRC,
+ * length and sequence number, and reports each problem with its segment and byte offset.
+ * Related: log_store.h (the writer and its recovery).
+ */
+#ifndef ENLACE_LOG_SEGMENT_H
+#define ENLACE_LOG_SEGMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "enlace.pb-c.h"
+#include "enlace_err.h"
+
+#define LOG_FRAME_HEADER 8
+#define LOG_MAX_RECORD CODEC_MAX_RECORD
+/* "seg-" + 20 digits + ".log" + NUL */
+#define LOG_SEGMENT_NAME_MAX 29
+
+/* name = "seg-%020" PRIu64 ".log" of first_seq; name has LOG_SEGMENT_NAME_MAX bytes. */
+void log_segment_name(uint64_t first_seq, char name[LOG_SEGMENT_NAME_MAX]);
+
+/* True when `name` is exactly a segment file name; *first_seq is then its first seq. */
+bool log_segment_parse_name(const char *name, uint64_t *first_seq);
+
+/* hdr = the 8-byte frame header of record[0..len): big-endian length and CRC-32C. */
+void log_frame_header(uint8_t hdr[LOG_FRAME_HEADER], const uint8_t *record, uint32_t len);
+
+/* One entry of a directory listing. */
+typedef struct {
+    char name[256];     /* file name within the directory */
+    uint64_t first_seq; /* from the name (valid entries only) */
+    bool valid;         /* false: starts with "seg-" but is not a well-formed name */
+} log_segment_file_t;
+
+/* List the files of `dir` whose name starts with "seg-", valid names first in first_seq
+ * order, then the malformed ones. *files is malloc'ed (caller frees; NULL when *n is 0).
+ * Returns ENLACE_OK, ENLACE_ERR_NOT_FOUND (no such directory), ENLACE_ERR_IO or
+ * ENLACE_ERR_NOMEM. */
+enlace_err_t log_segment_list(const char *dir, log_segment_file_t **files, size_t *n);
+
+/* ---- sequential frame reader ----------------------------------------------------------- */
+
+typedef enum {
+    LOG_FRAME_OK = 0,     /* a frame with a good CRC */
+    LOG_FRAME_END,        /* clean end of file, exactly after the last frame */
+    LOG_FRAME_SHORT,      /* the file ends inside a header or a record */
+    LOG_FRAME_BAD_LENGTH, /* length 0 or above LOG_MAX_RECORD */
+    LOG_FRAME_BAD_CRC,    /* CRC mismatch; the reader moves past the frame */
+    LOG_FRAME_IO,         /* read error (errno) */
+} log_frame_status_t;
+
+typedef struct log_frame_reader log_frame_reader_t;
+
+/* A reader of the segment file open on `fd` (borrowed: not closed by the reader),
+ * starting at offset 0. NULL when out of memory. */
+log_frame_reader_t *log_frame_reader_new(int fd);
+void log_frame_reader_destroy(log_frame_reader_t **r);
+
+/* Read the next frame. *offset is the frame's byte offset in the file (for every status
+ * but IO). On OK and BAD_CRC, *data/*len point at the record bytes inside the reader's
+ * buffer (valid until the next call) and the reader moves past the frame. SHORT and
+ * BAD_LENGTH leave the reader where it is (the rest of the file cannot be framed);
+ * *len is then the declared length (0 if the header itself is short). */
+log_frame_status_t log_frame_next(log_frame_reader_t *r, uint64_t *offset, const uint8_t **data,
+                                  uint32_t *len);
+
+/* Byte offset just after the last frame returned OK or BAD_CRC. */
+uint64_t log_frame_position(const log_frame_reader_t *r);
+
+/* Unpack a record's bytes (codec_unpack: bounded, not validated — a record the broker
+ * wrote must stay readable even if later validation rules are stricter).
+ * Returns what codec_unpack returns; free *rec with codec_free. */
+enlace_err_t log_record_unpack(const uint8_t *data, size_t len, Enlace__Record **rec);
+
+/* ---- verifier's scan ------------------------------------------------------------------ */
+
+typedef enum {
+    LOG_SCAN_BAD_NAME = 1, /* a "seg-*" file whose name is malformed (skipped) */
+    LOG_SCAN_SEGMENT_GAP,  /* a segment's name says it starts at another seq than expected */
+    LOG_SCAN_SHORT,        /* a segment ends inside a frame (torn tail) */
+    LOG_SCAN_BAD_LENGTH,   /* impossible frame length: the rest of the segment is skipped */
+    LOG_SCAN_BAD_CRC,      /* CRC mismatch: the frame is skipped */
+    LOG_SCAN_UNDECODABLE,  /* good CRC but not an enlace.Record */
+    LOG_SCAN_SEQ_MISMATCH, /* a record's seq is not the expected one */
+    LOG_SCAN_IO,           /* a segment could not be opened or read */
+    LOG_SCAN_EMPTY_SEGMENT /* a segment other than the last holds no record */
+} log_scan_issue_t;
+
+/* Stable lower-case name of an issue, e.g. "bad-crc". */
+const char *log_scan_issue_str(log_scan_issue_t issue);
+
+/* A record found by log_scan. Everything is borrowed for the duration of the callback. */
+typedef struct {
+    uint64_t index;             /* position in the scan: records delivered before it */
+    uint64_t seq;               /* the record's own seq (== index in a sound log) */
+    const uint8_t *data;        /* record bytes: the Merkle leaf is SHA-256(0x00||data) */
+    size_t len;                 /* their length */
+    const Enlace__Record *rec;  /* unpacked but NOT validated (validate_record if needed) */
+    const char *segment;        /* segment file name */
+    uint64_t offset;            /* byte offset of the frame in the segment */
+} log_scan_entry_t;
+
+/* A problem found by log_scan. Borrowed for the duration of the callback. */
+typedef struct {
+    log_scan_issue_t issue;
+    const char *segment;   /* file name */
+    uint64_t offset;       /* byte offset of the frame (or 0 for whole-file issues) */
+    uint64_t expected_seq; /* the seq expected at this point */
+    uint64_t found_seq;    /* the seq found (SEGMENT_GAP, SEQ_MISMATCH), else 0 */
+    const char *detail;    /* human-readable sentence */
+} log_scan_problem_t;
+
+/* Per record; a non-OK return stops the scan and log_scan returns it. */
+typedef enlace_err_t (*log_scan_record_fn)(const log_scan_entry_t *entry, void *user);
+/* Per problem; may be NULL. */
+typedef void (*log_scan_problem_fn)(const log_scan_problem_t *problem, void *user);
+
+typedef struct {
+    uint64_t segments; /* segment files read */
+    uint64_t records;  /* records delivered to on_record */
+    uint64_t bytes;    /* bytes read, frame headers included */
+    uint64_t problems; /* problems reported */
+    uint64_t next_seq; /* the seq expected after the last record */
+} log_scan_report_t;
+
+/* Read every segment of `dir` in order without any index or lock: check names, frame
+ * lengths, CRCs, that records decode, and that seqs run 0, 1, 2, ... across segments.
+ * After a problem the scan goes on where it can: a bad CRC skips one frame (its seq is
+ * assumed to be the expected one), a bad length or short frame skips the rest of the
+ * segment, a seq mismatch resynchronises on the seq found. on_record may be NULL.
+ * *report (may be NULL) is filled in either way.
+ * Returns ENLACE_OK when the scan ran to the end (problems or not: see report->problems),
+ * ENLACE_ERR_NOT_FOUND / ENLACE_ERR_IO when the directory cannot be listed,
+ * ENLACE_ERR_NOMEM, or the first non-OK value returned by on_record. */
+enlace_err_t log_scan(const char *dir, log_scan_record_fn on_record, log_scan_problem_fn on_problem,
+                      void *user, log_scan_report_t *report);
+
+#endif
