@@ -67,13 +67,16 @@ void *bus_pull(void *zctx, const char *endpoint)
 
 enlace_err_t bus_send(void *sock, bus_msg_t **m)
 {
+    /* Never block: high-water marks are unlimited, so EAGAIN only means the
+     * receiving thread has gone (a PUSH with no peer would block forever,
+     * e.g. the sequencer answering an io thread that already exited). */
     for (;;) {
-        if (zmq_send(sock, m, sizeof *m, 0) == (int)sizeof *m) {
+        if (zmq_send(sock, m, sizeof *m, ZMQ_DONTWAIT) == (int)sizeof *m) {
             *m = NULL;
             return ENLACE_OK;
         }
         if (errno != EINTR)
-            return ENLACE_ERR_IO;
+            return errno == EAGAIN ? ENLACE_ERR_AGAIN : ENLACE_ERR_IO;
     }
 }
 

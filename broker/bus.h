@@ -80,7 +80,8 @@ void bus_msg_free(bus_msg_t **m);
 /* New PUSH socket connected to endpoint / PULL socket bound to endpoint. NULL on failure. */
 void *bus_push(void *zctx, const char *endpoint);
 void *bus_pull(void *zctx, const char *endpoint);
-/* Sends the message; on success *m becomes NULL (ownership moved). ENLACE_ERR_IO on failure. */
+/* Sends the message without blocking; on success *m becomes NULL (ownership moved).
+ * ENLACE_ERR_AGAIN when the receiving thread is gone, ENLACE_ERR_IO on failure. */
 enlace_err_t bus_send(void *sock, bus_msg_t **m);
 /* Receives one message without blocking; ENLACE_ERR_AGAIN when none is queued. */
 enlace_err_t bus_recv(void *sock, bus_msg_t **m);

@@ -22,16 +22,16 @@
 
 /* One pass of libinih over a file held in memory. */
 typedef struct ini_pass {
-    const char *path;    /* file name, for messages */
-    const char *buf;     /* whole file contents (borrowed) */
-    size_t len;          /* bytes in buf */
-    size_t pos;          /* start of the next line to hand to libinih */
-    unsigned lineno;     /* physical lines handed to libinih so far */
-    char section[256];   /* current section, full length (a line is shorter than this) */
-    config_ini_fn fn;    /* caller's callback */
-    void *user;          /* its argument */
-    unsigned err_line;   /* line of the first refusal, 0 = none yet */
-    char reason[384];    /* reason of that refusal */
+    const char *path;  /* file name, for messages */
+    const char *buf;   /* whole file contents (borrowed) */
+    size_t len;        /* bytes in buf */
+    size_t pos;        /* start of the next line to hand to libinih */
+    unsigned lineno;   /* physical lines handed to libinih so far */
+    char section[256]; /* current section, full length (a line is shorter than this) */
+    config_ini_fn fn;  /* caller's callback */
+    void *user;        /* its argument */
+    unsigned err_line; /* line of the first refusal, 0 = none yet */
+    char reason[384];  /* reason of that refusal */
 } ini_pass_t;
 
 static void quote_value(char *dst, size_t cap, const char *v)
@@ -73,8 +73,8 @@ void config_ini_reason(char *buf, size_t buf_len, const char *value, const char 
     va_end(ap);
 }
 
-void config_ini_error(char *why, size_t why_len, const char *path, unsigned line,
-                      const char *value, const char *fmt, ...)
+void config_ini_error(char *why, size_t why_len, const char *path, unsigned line, const char *value,
+                      const char *fmt, ...)
 {
     char reason[384];
     va_list ap;
@@ -352,17 +352,17 @@ typedef enum {
 } dtype_t;
 
 typedef struct directive {
-    const char *section;        /* [section] it belongs to */
-    const char *name;           /* name on the left of '=' */
-    dtype_t type;               /* how the value is parsed and stored */
-    const char *def;            /* default, written as in the file; NULL = none */
-    bool required;              /* must appear in the file */
-    uint64_t min, max;          /* bounds for UINT, SIZE, DURATION (ms), FSYNC (batch ms) */
-    const char *const *choices; /* ENUM names, NULL-terminated, index = value */
+    const char *section;          /* [section] it belongs to */
+    const char *name;             /* name on the left of '=' */
+    dtype_t type;                 /* how the value is parsed and stored */
+    const char *def;              /* default, written as in the file; NULL = none */
+    bool required;                /* must appear in the file */
+    uint64_t min, max;            /* bounds for UINT, SIZE, DURATION (ms), FSYNC (batch ms) */
+    const char *const *choices;   /* ENUM names, NULL-terminated, index = value */
     bool (*check)(const char *v); /* extra check for STRING, NULL = none */
-    const char *check_says;     /* what `check` wants, for the refusal */
-    size_t offset;              /* field in broker_config_t */
-    const char *help;           /* one line for --help */
+    const char *check_says;       /* what `check` wants, for the refusal */
+    size_t offset;                /* field in broker_config_t */
+    const char *help;             /* one line for --help */
 } directive_t;
 
 #define KIB (UINT64_C(1) << 10)
@@ -420,8 +420,8 @@ static const directive_t DIRECTIVES[] = {
     {"log", "origin", DT_STRING, "enlace.example/log", false, 0, 0, NULL, check_origin,
      "1..255 printable characters without blanks", FIELD(origin),
      "origin line of signed checkpoints (a schema-less URL)"},
-    {"log", "segment_size", DT_SIZE, "64M", false, MIB, 4 * GIB, NULL, NULL, NULL,
-     FIELD(segment_size), "size at which a log segment file is closed"},
+    {"log", "segment_size", DT_SIZE, "64M", false, MIB, GIB, NULL, NULL, NULL, FIELD(segment_size),
+     "size at which a log segment file is closed"},
     {"log", "fsync", DT_FSYNC, "always", false, 1, 1000, NULL, NULL, NULL, FIELD(fsync),
      "always: fdatasync per commit group; batch-ms N: at most every N ms; never"},
     {"log", "verify_signatures", DT_BOOL, "true", false, 0, 0, NULL, NULL, NULL,
@@ -453,7 +453,7 @@ static const char *type_name(const directive_t *d)
     case DT_BOOL: return "bool";
     case DT_ENUM: return "enum";
     case DT_DURATION: return "duration";
-    case DT_FSYNC: return "fsync";
+    case DT_FSYNC: return "always|batch-ms N|never";
     }
     return "?";
 }
@@ -609,8 +609,8 @@ static enlace_err_t directive_set(const directive_t *d, broker_config_t *c, cons
         if (!parse_size(v, &n) || n < d->min || n > d->max) {
             range_text(d, range, sizeof range);
             config_ini_reason(reason, reason_len, v,
-                              "[%s] %s must be a size in %s (bytes, or with K, M or G)",
-                              d->section, d->name, range);
+                              "[%s] %s must be a size in %s (bytes, or with K, M or G)", d->section,
+                              d->name, range);
             return ENLACE_ERR_INVALID;
         }
         store(c, d->offset, &n, sizeof n);
@@ -644,8 +644,8 @@ static enlace_err_t directive_set(const directive_t *d, broker_config_t *c, cons
             }
         }
         join_choices(d->choices, range, sizeof range);
-        config_ini_reason(reason, reason_len, v, "[%s] %s must be one of %s", d->section,
-                          d->name, range);
+        config_ini_reason(reason, reason_len, v, "[%s] %s must be one of %s", d->section, d->name,
+                          range);
         return ENLACE_ERR_INVALID;
     case DT_FSYNC: {
         int mode = -1;
@@ -687,8 +687,8 @@ static enlace_err_t apply_defaults(broker_config_t *out)
     for (size_t i = 0; i < N_DIRECTIVES; i++) {
         if (DIRECTIVES[i].def == NULL)
             continue;
-        enlace_err_t rc = directive_set(&DIRECTIVES[i], out, "/", DIRECTIVES[i].def, reason,
-                                        sizeof reason);
+        enlace_err_t rc =
+            directive_set(&DIRECTIVES[i], out, "/", DIRECTIVES[i].def, reason, sizeof reason);
         /* A default the table's own parser refuses is a bug in the table. */
         assert(rc != ENLACE_ERR_INVALID);
         if (rc != ENLACE_OK)
@@ -720,10 +720,10 @@ void config_free(broker_config_t *c)
 
 /* State of one config_load() while libinih walks the file. */
 typedef struct config_loader {
-    broker_config_t cfg;           /* being filled, starts from the defaults */
-    const char *dir;               /* absolute directory of the file */
+    broker_config_t cfg;             /* being filled, starts from the defaults */
+    const char *dir;                 /* absolute directory of the file */
     unsigned set_line[N_DIRECTIVES]; /* line that set each directive, 0 = default */
-    bool nomem;                    /* an allocation failed */
+    bool nomem;                      /* an allocation failed */
 } config_loader_t;
 
 static bool section_known(const char *section)
@@ -812,8 +812,9 @@ enlace_err_t config_load(const char *path, broker_config_t *out, char *why, size
     }
     dir = config_dir_of(path);
     if (dir == NULL) {
-        snprintf(why, why_len, "%s: cannot resolve directory: %s", path, strerror(errno));
-        rc = errno == ENOMEM ? ENLACE_ERR_NOMEM : ENLACE_ERR_IO;
+        int err = errno;
+        snprintf(why, why_len, "%s: cannot resolve directory: %s", path, strerror(err));
+        rc = err == ENOMEM ? ENLACE_ERR_NOMEM : ENLACE_ERR_IO;
         goto cleanup;
     }
     ld.dir = dir;
@@ -831,8 +832,8 @@ enlace_err_t config_load(const char *path, broker_config_t *out, char *why, size
             continue;
         missing = true;
         if (used < why_len)
-            used += (size_t)snprintf(why + used, why_len - used, " [%s] %s",
-                                     DIRECTIVES[i].section, DIRECTIVES[i].name);
+            used += (size_t)snprintf(why + used, why_len - used, " [%s] %s", DIRECTIVES[i].section,
+                                     DIRECTIVES[i].name);
     }
     if (missing) {
         rc = ENLACE_ERR_INVALID;

@@ -35,24 +35,24 @@ typedef enum { CONFIG_LOG_TEXT, CONFIG_LOG_JSON } config_logfmt_t;
 /* The loaded configuration. Every char * is owned by the struct (config_free). Paths are
  * absolute when the file gave a relative one. Defaults are those of config_defaults(). */
 typedef struct broker_config {
-    char *listen_address;      /* [broker] listen: IPv4/IPv6 literal (default 0.0.0.0) */
-    unsigned port;             /* [broker] port = 7443 (0 = pick a free port; the broker prints it) */
-    unsigned io_threads;       /* [broker] io_threads = 0 (0 = number of cores) */
+    char *listen_address; /* [broker] listen: IPv4/IPv6 literal (default 0.0.0.0) */
+    unsigned port;        /* [broker] port = 7443 (0 = pick a free port; the broker prints it) */
+    unsigned io_threads;  /* [broker] io_threads = 0 (0 = number of cores) */
     config_logfmt_t log_format; /* [broker] log_format = text|json (the broker's own log lines) */
-    char *tls_certificate;     /* [tls] certificate: broker certificate chain, PEM (required) */
-    char *tls_key;             /* [tls] key: its private key, PEM (required) */
-    char *tls_ca;              /* [tls] ca: CA bundle clients are verified against (required) */
-    char *tls_crl;             /* [tls] crl: CRLs for the whole chain, PEM; NULL = no CRL check */
-    char *policy_file;         /* [policy] file: the policy (policy.h) (required) */
-    char *log_dir;             /* [log] dir: audit log segments and checkpoints (required) */
-    char *checkpoint_key;      /* [log] checkpoint_key: Ed25519 private key, PEM (required) */
-    char *origin;              /* [log] origin = enlace.example/log (checkpoint origin line) */
-    uint64_t segment_size;     /* [log] segment_size = 64M (sizes accept K/M/G) */
-    config_fsync_t fsync;      /* [log] fsync = always | batch-ms N | never */
-    unsigned fsync_batch_ms;   /* N of "batch-ms N" (1..1000); 0 unless fsync is BATCH */
-    bool verify_signatures;    /* [log] verify_signatures = true (false only for benchmarks) */
-    uint64_t max_frame;        /* [limits] max_frame = 1M (bytes after the length prefix) */
-    unsigned max_sessions;     /* [limits] max_sessions = 4096 */
+    char *tls_certificate;      /* [tls] certificate: broker certificate chain, PEM (required) */
+    char *tls_key;              /* [tls] key: its private key, PEM (required) */
+    char *tls_ca;               /* [tls] ca: CA bundle clients are verified against (required) */
+    char *tls_crl;              /* [tls] crl: CRLs for the whole chain, PEM; NULL = no CRL check */
+    char *policy_file;          /* [policy] file: the policy (policy.h) (required) */
+    char *log_dir;              /* [log] dir: audit log segments and checkpoints (required) */
+    char *checkpoint_key;       /* [log] checkpoint_key: Ed25519 private key, PEM (required) */
+    char *origin;               /* [log] origin = enlace.example/log (checkpoint origin line) */
+    uint64_t segment_size;      /* [log] segment_size = 64M (sizes accept K/M/G) */
+    config_fsync_t fsync;       /* [log] fsync = always | batch-ms N | never */
+    unsigned fsync_batch_ms;    /* N of "batch-ms N" (1..1000); 0 unless fsync is BATCH */
+    bool verify_signatures;     /* [log] verify_signatures = true (false only for benchmarks) */
+    uint64_t max_frame;         /* [limits] max_frame = 1M (bytes after the length prefix) */
+    unsigned max_sessions;      /* [limits] max_sessions = 4096 */
     unsigned max_sessions_per_agency; /* [limits] max_sessions_per_agency = 64 */
     unsigned handshake_timeout_ms;    /* [limits] handshake_timeout = 10s (durations: ms/s/m/h) */
     unsigned idle_timeout_ms;         /* [limits] idle_timeout = 300s */
@@ -91,9 +91,8 @@ void config_print_help(FILE *out);
  * reason[0..reason_len) and return false — the callback may point *line at an earlier
  * line when the refusal is about one (e.g. a section closed by this header). The first
  * refusal stops further calls. */
-typedef bool (*config_ini_fn)(void *user, const char *section, const char *name,
-                              const char *value, unsigned *line, char *reason,
-                              size_t reason_len);
+typedef bool (*config_ini_fn)(void *user, const char *section, const char *name, const char *value,
+                              unsigned *line, char *reason, size_t reason_len);
 
 /* Read `path` (a regular file of at most CONFIG_INI_MAX_BYTES), hash it, and pass it
  * through libinih calling `fn`. Leading blanks are dropped from every line, so libinih's
@@ -112,9 +111,8 @@ void config_ini_reason(char *buf, size_t buf_len, const char *value, const char 
     __attribute__((format(printf, 4, 5)));
 
 /* Write "FILE:LINE: <reason> (value 'X')" into why (for checks made after parsing). */
-void config_ini_error(char *why, size_t why_len, const char *path, unsigned line,
-                      const char *value, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+void config_ini_error(char *why, size_t why_len, const char *path, unsigned line, const char *value,
+                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* Absolute directory of the file `path` (realpath of its directory), malloc'ed; NULL on
  * failure with errno set. */

@@ -119,10 +119,8 @@ static void on_tick(io_thread_impl_t *t)
         }
     }
     for (size_t i = 0; i < t->n_sessions; i++) /* cursors blocked on a read retry here */
-        if (t->sessions[i]->state == SESSION_READY) {
-            delivery_pump(t, t->sessions[i]);
-            session_flush(t, t->sessions[i]);
-        }
+        if (t->sessions[i]->state == SESSION_READY)
+            session_service(t, t->sessions[i]);
 }
 
 static void on_head(io_thread_impl_t *t, uint64_t head)
@@ -132,10 +130,8 @@ static void on_head(io_thread_impl_t *t, uint64_t head)
     t->head = head;
     for (size_t i = 0; i < t->n_sessions; i++) {
         session_t *s = t->sessions[i];
-        if (s->state == SESSION_READY) {
-            delivery_pump(t, s);
-            session_flush(t, s);
-        }
+        if (s->state == SESSION_READY)
+            session_service(t, s);
     }
 }
 
@@ -201,7 +197,7 @@ static void *io_main(void *arg)
                 continue;
             }
             session_t *s = p;
-            if (s->state != SESSION_CLOSING || (evs[i].events & EPOLLOUT))
+            if (s->state != SESSION_CLOSING || s->lingering || (evs[i].events & EPOLLOUT))
                 session_on_io(t, s, evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR),
                               evs[i].events & EPOLLOUT);
         }

@@ -43,10 +43,10 @@ struct policy {
 
 /* State of one policy_load() while libinih walks the file. */
 typedef struct policy_loader {
-    policy_t *pol;   /* being built */
-    char *dir;       /* absolute directory of the policy file */
-    agency_t *cur;   /* section being read, NULL before the first one */
-    bool nomem;      /* an allocation failed */
+    policy_t *pol; /* being built */
+    char *dir;     /* absolute directory of the policy file */
+    agency_t *cur; /* section being read, NULL before the first one */
+    bool nomem;    /* an allocation failed */
 } policy_loader_t;
 
 static void filter_list_free(filter_list_t *l)
@@ -166,9 +166,9 @@ static bool add_filters(policy_loader_t *ld, filter_list_t *list, const char *ke
             return false;
         }
         if (n == 0 || !topic_filter_valid(f)) {
-            config_ini_reason(reason, reason_len, n == 0 ? value : f,
-                              n == 0 ? "empty topic filter in '%s'" : "invalid topic filter in '%s'",
-                              key);
+            config_ini_reason(
+                reason, reason_len, n == 0 ? value : f,
+                n == 0 ? "empty topic filter in '%s'" : "invalid topic filter in '%s'", key);
             free(f);
             return false;
         }
@@ -225,8 +225,8 @@ static bool set_certificate(policy_loader_t *ld, agency_t *a, const char *value,
     return true;
 }
 
-static bool set_limit(const char *key, const char *value, uint64_t max, unsigned *out,
-                      char *reason, size_t reason_len)
+static bool set_limit(const char *key, const char *value, uint64_t max, unsigned *out, char *reason,
+                      size_t reason_len)
 {
     uint64_t v;
     if (!config_parse_uint(value, 1, max, &v)) {
@@ -318,8 +318,9 @@ enlace_err_t policy_load(const char *path, policy_t **out, char *why, size_t why
     }
     ld.dir = config_dir_of(path);
     if (ld.dir == NULL) {
-        snprintf(why, why_len, "%s: cannot resolve directory: %s", path, strerror(errno));
-        rc = errno == ENOMEM ? ENLACE_ERR_NOMEM : ENLACE_ERR_IO;
+        int err = errno;
+        snprintf(why, why_len, "%s: cannot resolve directory: %s", path, strerror(err));
+        rc = err == ENOMEM ? ENLACE_ERR_NOMEM : ENLACE_ERR_IO;
         goto cleanup;
     }
     rc = config_ini_parse(path, policy_on_line, &ld, ld.pol->digest, &n_lines, why, why_len);
@@ -438,5 +439,5 @@ unsigned policy_publish_rate(const policy_t *p, const char *agency_id)
 
 const uint8_t *policy_digest(const policy_t *p)
 {
-    return p->digest;
+    return p != NULL ? p->digest : NULL;
 }

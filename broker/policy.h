@@ -83,8 +83,8 @@ unsigned policy_max_sessions(const policy_t *p, const char *agency_id);
  * 0 = not set: the broker's [limits] publish_rate applies (whose 0 is unlimited). */
 unsigned policy_publish_rate(const policy_t *p, const char *agency_id);
 
-/* SHA-256 of the policy file's bytes (32 bytes, borrowed): names the policy in audit
- * records and tells whether a reload changed anything. */
+/* SHA-256 of the policy file's bytes (32 bytes, borrowed; NULL for a NULL p): names the
+ * policy in audit records and tells whether a reload changed anything. */
 const uint8_t *policy_digest(const policy_t *p);
 
 #endif

@@ -23,8 +23,6 @@ struct sequencer {
     EVP_PKEY *key;             /* Ed25519 checkpoint signing key */
     uint8_t pub[32];           /* its raw public key */
     char origin[256];          /* checkpoint origin line */
-    config_fsync_t fsync;      /* fsync mode (batching window for batch-ms) */
-    unsigned batch_ms;         /* batch window in ms for CONFIG_FSYNC_BATCH */
     void *zctx;                /* shared libzmq context */
     int n_io;                  /* number of io threads */
     void *pull;                /* inbound requests (bound here) */
@@ -42,13 +40,6 @@ struct sequencer {
     bus_msg_t **replies;       /* answers held until the batch is durable */
     size_t n_replies, cap_replies;
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static uint64_t mono_ms(void)
 {
@@ -160,7 +151,7 @@ static enlace_err_t append(sequencer_t *s, Enlace__Record *rec, uint64_t *seq, u
     uint64_t sq;
     uint8_t lf[32];
     rec->seq = 0;
-    rec->time_ms = now_ms();
+    rec->time_ms = 0; /* the store stamps it, never going backwards */
     enlace_err_t rc = log_append(s->log, rec, &sq, lf);
     if (rc != ENLACE_OK)
         return rc;
@@ -439,27 +430,20 @@ static void *sequencer_main(void *arg)
     sequencer_t *s = arg;
     bool stop = false;
     while (!stop) {
+        /* In fsync = batch-ms mode the store syncs at most every N ms; wake for it. */
+        long due = log_sync_due_ms(s->log);
         zmq_pollitem_t item = {s->pull, 0, ZMQ_POLLIN, 0};
-        zmq_poll(&item, 1, 250);
+        zmq_poll(&item, 1, due >= 0 && due < 250 ? due : 250);
         size_t handled = 0;
-        uint64_t window_end = mono_ms() + (s->fsync == CONFIG_FSYNC_BATCH ? s->batch_ms : 0);
-        for (;;) {
-            bus_msg_t *m = NULL;
-            if (bus_recv(s->pull, &m) == ENLACE_OK) {
-                handle(s, m, &stop);
-                handled++;
-                continue;
-            }
-            /* batch-ms N: linger up to N ms for more work before one commit */
-            if (handled && !stop && mono_ms() < window_end) {
-                zmq_pollitem_t more = {s->pull, 0, ZMQ_POLLIN, 0};
-                zmq_poll(&more, 1, (long)(window_end - mono_ms()));
-                continue;
-            }
-            break;
+        bus_msg_t *m = NULL;
+        while (bus_recv(s->pull, &m) == ENLACE_OK) {
+            handle(s, m, &stop);
+            handled++;
         }
         if (handled)
             commit_and_answer(s);
+        else if (log_sync_due_ms(s->log) == 0 && log_sync(s->log) != ENLACE_OK)
+            blog(BLOG_ERROR, "log.sync_failed", NULL);
         if (mono_ms() - s->last_checkpoint_ms >= 1000)
             sign_checkpoint(s, false);
     }
@@ -481,20 +465,6 @@ static void *sequencer_main(void *arg)
     commit_and_answer(s);
     sign_checkpoint(s, false);
     return NULL;
-}
-
-/* Tree size of the latest signed checkpoint on disk (0 when there is none). */
-static uint64_t latest_checkpoint_size(sequencer_t *s)
-{
-    char *note = NULL, *origin = NULL;
-    uint64_t size = 0;
-    uint8_t root[32];
-    if (log_latest_checkpoint(s->log, &note) == ENLACE_OK &&
-        checkpoint_open(note, s->origin, s->pub, &origin, &size, root) != ENLACE_OK)
-        size = 0;
-    free(note);
-    free(origin);
-    return size;
 }
 
 static enlace_err_t append_startup(sequencer_t *s)
@@ -531,8 +501,6 @@ enlace_err_t sequencer_open(const broker_config_t *cfg, void *zctx, int n_io, se
     enlace_err_t rc = ENLACE_ERR_NOMEM;
     s->zctx = zctx;
     s->n_io = n_io;
-    s->fsync = cfg->fsync;
-    s->batch_ms = cfg->fsync_batch_ms;
     snprintf(s->origin, sizeof s->origin, "%s", cfg->origin);
     s->by_message = hmap_new();
     s->by_cert = hmap_new();
@@ -563,7 +531,7 @@ enlace_err_t sequencer_open(const broker_config_t *cfg, void *zctx, int n_io, se
     rc = rebuild_indexes(s, why, why_len);
     if (rc != ENLACE_OK)
         goto fail;
-    s->checkpoint_size = latest_checkpoint_size(s);
+    s->checkpoint_size = log_checkpoint_size(s->log);
     rc = append_startup(s);
     if (rc != ENLACE_OK) {
         snprintf(why, why_len, "cannot write to the audit log in %s: %s", cfg->log_dir,

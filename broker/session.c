@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "blog.h"
 #include "cert.h"
@@ -151,7 +153,7 @@ void session_update_events(io_thread_impl_t *io, session_t *s)
 {
     bool pending_out = s->out_len > s->out_off;
     struct epoll_event ev = {.data.ptr = s};
-    if (!s->reading_paused && s->state != SESSION_CLOSING)
+    if ((!s->reading_paused && s->state != SESSION_CLOSING) || s->lingering)
         ev.events |= EPOLLIN;
     if (pending_out || s->want_write)
         ev.events |= EPOLLOUT;
@@ -201,7 +203,7 @@ void session_free(io_thread_impl_t *io, session_t **sp)
     for (int i = 0; i < SESSION_MAX_SUBS; i++)
         free(s->subs[i].inflight);
     epoll_ctl(io->epfd, EPOLL_CTL_DEL, s->fd, NULL);
-    if (s->ssl && s->state != SESSION_HANDSHAKE)
+    if (s->ssl && s->state != SESSION_HANDSHAKE && !s->lingering)
         SSL_shutdown(s->ssl); /* best effort close_notify; non-blocking */
     SSL_free(s->ssl);
     close(s->fd);
@@ -241,6 +243,17 @@ static void on_handshake_done(io_thread_impl_t *io, session_t *s)
         session_close(io, s, "no usable client certificate");
         return;
     }
+    /* OpenSSL's sslclient purpose also passes a certificate without any EKU;
+     * Enlace requires clientAuth to be stated explicitly. */
+    if (!(X509_get_extension_flags(s->cert) & EXFLAG_XKUSAGE) ||
+        !(X509_get_extended_key_usage(s->cert) & XKU_SSL_CLIENT)) {
+        snprintf(why, sizeof why, "client certificate lacks extended key usage clientAuth");
+        audit_denied(io, s, "connect", ENLACE__ERROR_CODE__ERROR_NOT_AUTHORIZED, why, NULL, NULL);
+        session_send_error(io, s, ENLACE__ERROR_CODE__ERROR_NOT_AUTHORIZED, 0, why);
+        s->state = SESSION_READY;
+        session_close(io, s, why);
+        return;
+    }
     if (cert_agency_id(s->cert, s->agency, sizeof s->agency) != ENLACE_OK) {
         s->agency[0] = 0;
         snprintf(why, sizeof why, "certificate carries no valid agency id");
@@ -277,7 +290,27 @@ static void do_handshake(io_thread_impl_t *io, session_t *s)
     audit_denied(io, s, "connect", ENLACE__ERROR_CODE__ERROR_NOT_AUTHORIZED, why, NULL, NULL);
     snprintf(s->close_reason, sizeof s->close_reason, "%s", why);
     s->state = SESSION_CLOSING;
-    s->deadline_ms = 0; /* free at once: nothing to flush */
+    /* Lingering close: the client has usually sent more (its Hello) that we will
+     * never read; close() with unread input sends a reset that can destroy the
+     * alert before the client reads it. Send FIN and drain for up to 1 s. */
+    shutdown(s->fd, SHUT_WR);
+    s->lingering = true;
+    s->deadline_ms = io_now_ms() + 1000;
+    session_update_events(io, s);
+}
+
+/* Discards input of a lingering session; done at EOF or error. */
+static void linger_drain(session_t *s)
+{
+    char buf[4096];
+    for (;;) {
+        ssize_t n = recv(s->fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0)
+            continue;
+        if (n == 0 || (errno != EAGAIN && errno != EINTR))
+            s->deadline_ms = 0;
+        return;
+    }
 }
 
 void session_flush(io_thread_impl_t *io, session_t *s)
@@ -697,13 +730,20 @@ static void on_frame(io_thread_impl_t *io, session_t *s, Enlace__Frame *f)
     }
 }
 
+/* Limits that pause reading: too many publishes in flight, or output not drained. */
+static bool reading_allowed(io_thread_impl_t *io, const session_t *s)
+{
+    return s->pending < SESSION_MAX_PENDING &&
+           s->out_len - s->out_off <= io->shared.cfg->session_buffer;
+}
+
 /* Reads and dispatches frames until the socket would block or backpressure applies. */
 static void read_frames(io_thread_impl_t *io, session_t *s)
 {
     uint8_t buf[READ_CHUNK];
+    s->reading_paused = false; /* set again below while limits still apply */
     while (s->state == SESSION_HELLO || s->state == SESSION_READY) {
-        if (s->pending >= SESSION_MAX_PENDING ||
-            s->out_len - s->out_off > io->shared.cfg->session_buffer) {
+        if (!reading_allowed(io, s)) {
             s->reading_paused = true; /* TCP backpressure until acks/output drain */
             break;
         }
@@ -751,24 +791,35 @@ static void read_frames(io_thread_impl_t *io, session_t *s)
     }
 }
 
-void session_on_io(io_thread_impl_t *io, session_t *s, bool readable, bool writable)
+void session_service(io_thread_impl_t *io, session_t *s)
 {
-    if (s->state == SESSION_HANDSHAKE) {
-        do_handshake(io, s);
-        if (s->state == SESSION_HANDSHAKE || s->state == SESSION_CLOSING) {
-            if (s->state == SESSION_CLOSING)
-                return;
-            return;
-        }
-    }
     if (s->out_len > s->out_off)
         session_flush(io, s);
-    if (s->state != SESSION_CLOSING)
+    /* Reading paused for backpressure resumes here: OpenSSL may hold buffered
+     * records that no EPOLLIN would announce, so read explicitly. */
+    if (s->reading_paused && reading_allowed(io, s))
         read_frames(io, s);
     if (s->state == SESSION_READY)
         delivery_pump(io, s);
     session_flush(io, s);
-    (void)readable;
+}
+
+void session_on_io(io_thread_impl_t *io, session_t *s, bool readable, bool writable)
+{
+    if (s->lingering) {
+        linger_drain(s);
+        return;
+    }
+    if (s->state == SESSION_HANDSHAKE) {
+        do_handshake(io, s);
+        if (s->state != SESSION_HELLO)
+            return; /* still handshaking, or refused */
+    }
+    if (s->out_len > s->out_off)
+        session_flush(io, s);
+    if (s->state != SESSION_CLOSING && (readable || !s->reading_paused))
+        read_frames(io, s);
+    session_service(io, s);
     (void)writable;
 }
 
@@ -865,11 +916,7 @@ void session_on_reply(io_thread_impl_t *io, session_t *s, bus_msg_t *m)
         break;
     default: break;
     }
-    if (s->reading_paused && s->pending < SESSION_MAX_PENDING / 2) {
-        s->reading_paused = false;
-        read_frames(io, s);
-    }
-    session_flush(io, s);
+    session_service(io, s);
 }
 
 void session_recheck(io_thread_impl_t *io, session_t *s, snapshot_t *snap)

@@ -13,6 +13,7 @@
 #define ENLACE_SESSION_H
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <openssl/ssl.h>
 
@@ -57,6 +58,7 @@ typedef struct session {
     uint8_t *cert_der;          /* leaf DER (for Published records) */
     size_t cert_der_len;        /* bytes in cert_der */
     bool opened;                /* a SessionOpened record was written */
+    bool lingering;             /* refused handshake: draining input so the alert arrives */
     codec_decoder_t *dec;       /* bounded frame decoder */
     uint8_t *out;               /* encoded frames waiting for SSL_write */
     size_t out_len;             /* bytes in out */
@@ -70,7 +72,7 @@ typedef struct session {
     uint64_t tokens_at_ms;      /* last refill */
     uint32_t next_sub_id;       /* id for the next subscription */
     subscription_t subs[SESSION_MAX_SUBS];
-    char close_reason[128];     /* why the session is closing */
+    char close_reason[320];     /* why the session is closing */
 } session_t;
 
 /* The io thread's state as the session code sees it. */
@@ -108,6 +110,8 @@ void session_free(io_thread_impl_t *io, session_t **s);
 void session_on_reply(io_thread_impl_t *io, session_t *s, bus_msg_t *m);
 /* Re-checks a live session against a new snapshot (certificate, revocation, policy). */
 void session_recheck(io_thread_impl_t *io, session_t *s, snapshot_t *snap);
+/* Flushes output, resumes reading paused by backpressure, moves cursors, flushes. */
+void session_service(io_thread_impl_t *io, session_t *s);
 /* Writes pending output; updates epoll interest. */
 void session_flush(io_thread_impl_t *io, session_t *s);
 void session_update_events(io_thread_impl_t *io, session_t *s);

@@ -14,6 +14,9 @@
 
 #include "validate.h"
 
+_Static_assert(CERT_AGENCY_ID_BUF == AGENCY_ID_MAX_LEN + 1,
+               "CERT_AGENCY_ID_BUF fits any agency id");
+
 /* printf into why (when the caller gave one). */
 static void set_why(char *why, size_t why_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -59,7 +62,7 @@ X509 *cert_load_pem(const char *path)
     return c;
 }
 
-STACK_OF(X509) *cert_load_chain_pem(const char *path)
+STACK_OF(X509) * cert_load_chain_pem(const char *path)
 {
     STACK_OF(X509) *sk = NULL;
     BIO *bio = NULL;
@@ -194,8 +197,7 @@ static int agency_id_from_san(X509 *c, char *out)
             memcmp(uri, CERT_AGENCY_URI_PREFIX, prefix_len) != 0) {
             continue;
         }
-        if (!copy_id(uri + prefix_len, uri_len - (int)prefix_len, candidate,
-                     sizeof(candidate)) ||
+        if (!copy_id(uri + prefix_len, uri_len - (int)prefix_len, candidate, sizeof(candidate)) ||
             !validate_agency_id(candidate)) {
             found = -1;
         } else if (found == 0) {
@@ -235,8 +237,8 @@ enlace_err_t cert_agency_id(X509 *c, char *out, size_t out_len)
     unsigned char *utf8 = NULL;
     int n = ASN1_STRING_to_UTF8(&utf8, cn);
     char candidate[CERT_AGENCY_ID_BUF];
-    bool ok = n > 0 && copy_id(utf8, n, candidate, sizeof(candidate)) &&
-              validate_agency_id(candidate);
+    bool ok =
+        n > 0 && copy_id(utf8, n, candidate, sizeof(candidate)) && validate_agency_id(candidate);
     OPENSSL_free(utf8);
     ERR_clear_error();
     if (!ok) {
@@ -272,7 +274,7 @@ void cert_subject_text(X509 *c, char *out, size_t out_len)
 }
 
 /* Read every CRL of path into *out. Returns the number read, -1 on a read error. */
-static int load_crls(const char *path, STACK_OF(X509_CRL) **out)
+static int load_crls(const char *path, STACK_OF(X509_CRL) * *out)
 {
     int n = -1;
     BIO *bio = BIO_new_file(path, "r");
@@ -307,7 +309,7 @@ cleanup:
 }
 
 /* Check that crl is current and signed by one of the CA certificates. */
-static bool crl_acceptable(X509_CRL *crl, STACK_OF(X509) *cas, const char *path, char *why,
+static bool crl_acceptable(X509_CRL *crl, STACK_OF(X509) * cas, const char *path, char *why,
                            size_t why_len)
 {
     char issuer[256] = "?";
@@ -399,7 +401,7 @@ cleanup:
     return store;
 }
 
-enlace_err_t cert_verify(X509_STORE *store, X509 *leaf, STACK_OF(X509) *chain, bool client_auth,
+enlace_err_t cert_verify(X509_STORE *store, X509 *leaf, STACK_OF(X509) * chain, bool client_auth,
                          char *why, size_t why_len)
 {
     enlace_err_t rc = ENLACE_ERR_BAD_CERT;

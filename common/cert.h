@@ -41,7 +41,7 @@ X509 *cert_load_pem(const char *path);
 /* Every certificate of a PEM file, in file order (e.g. leaf then intermediates).
  * Returns a new stack (sk_X509_pop_free(sk, X509_free)) holding at least one
  * certificate, or NULL when the file cannot be read, holds none or has a bad one. */
-STACK_OF(X509) *cert_load_chain_pem(const char *path);
+STACK_OF(X509) * cert_load_chain_pem(const char *path);
 
 /* Parse one DER certificate that must fill der[0..len) exactly (trailing bytes are
  * refused). Untrusted input is fine. Returns a new X509 (X509_free) or NULL. */
@@ -86,7 +86,7 @@ X509_STORE *cert_trust_load(const char *ca_pem, const char *crl_pem, char *why, 
  * (X509_verify_cert_error_string), the failing depth and that certificate's subject,
  * e.g. "certificate revoked at depth 0 (CN=BR.PF,...)"; ENLACE_ERR_INVALID for NULL
  * store/leaf; ENLACE_ERR_NOMEM. */
-enlace_err_t cert_verify(X509_STORE *store, X509 *leaf, STACK_OF(X509) *chain, bool client_auth,
+enlace_err_t cert_verify(X509_STORE *store, X509 *leaf, STACK_OF(X509) * chain, bool client_auth,
                          char *why, size_t why_len);
 
 #endif

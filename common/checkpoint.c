@@ -417,9 +417,8 @@ static bool sig_verifies(const uint8_t *pub, const uint8_t *raw, size_t raw_len,
     return rc == ENLACE_OK;
 }
 
-enlace_err_t checkpoint_open_why(const char *note, const char *key_name, const uint8_t pub[32],
-                                 char **origin, uint64_t *size, uint8_t root[32], char *why,
-                                 size_t why_len)
+enlace_err_t note_verify(const char *note, const char *key_name, const uint8_t pub[32],
+                         size_t *text_len, char *why, size_t why_len)
 {
     uint8_t known_id[4];
     say(why, why_len, "ok");
@@ -506,12 +505,26 @@ enlace_err_t checkpoint_open_why(const char *note, const char *key_name, const u
         rc = ENLACE_ERR_BAD_SIGNATURE;
         goto done;
     }
+    *text_len = body_len;
+    rc = ENLACE_OK;
+done:
+    free(raw);
+    return rc;
+}
+
+enlace_err_t checkpoint_open_why(const char *note, const char *key_name, const uint8_t pub[32],
+                                 char **origin, uint64_t *size, uint8_t root[32], char *why,
+                                 size_t why_len)
+{
+    size_t body_len = 0;
+    enlace_err_t rc = note_verify(note, key_name, pub, &body_len, why, why_len);
+    if (rc != ENLACE_OK) {
+        return rc;
+    }
     rc = checkpoint_parse_body(note, body_len, origin, size, root);
     if (rc == ENLACE_ERR_MALFORMED) {
         say(why, why_len, "signed text is not a checkpoint (origin, size, base64 root)");
     }
-done:
-    free(raw);
     return rc;
 }
 

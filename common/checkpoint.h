@@ -77,6 +77,13 @@ enlace_err_t checkpoint_open_why(const char *note, const char *key_name, const u
                                  char **origin, uint64_t *size, uint8_t root[32], char *why,
                                  size_t why_len);
 
+/* Verify a signed note of any text (not only checkpoints) with the same rules: on
+ * ENLACE_OK the first *text_len bytes of `note` are the text the known key signed.
+ * Returns ENLACE_OK, ENLACE_ERR_MALFORMED, ENLACE_ERR_BAD_SIGNATURE, ENLACE_ERR_INVALID
+ * (bad key name) or ENLACE_ERR_NOMEM; why as for checkpoint_open_why. */
+enlace_err_t note_verify(const char *note, const char *key_name, const uint8_t pub[32],
+                         size_t *text_len, char *why, size_t why_len);
+
 /* Parse an unsigned checkpoint body (e.g. the text part of a note already verified).
  * len bytes at body; *origin as for checkpoint_open (NULL if not wanted).
  * Returns ENLACE_OK, ENLACE_ERR_MALFORMED or ENLACE_ERR_NOMEM. */

@@ -11,6 +11,7 @@
  */
 #include "codec.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -173,6 +174,7 @@ static wire_rc_t wire_scan(const ProtobufCMessageDescriptor *desc, const uint8_t
 static enlace_err_t unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
                            size_t budget, ProtobufCMessage **out, char *why, size_t why_len)
 {
+    assert(desc != NULL && out != NULL);
     *out = NULL;
     if (len > budget || len > INT32_MAX)
         return say(ENLACE_ERR_TOO_LARGE, why, why_len, "%s of %zu bytes is above its limit",
@@ -231,8 +233,8 @@ enlace_err_t codec_decode_header(const uint8_t *data, size_t len, Enlace__Header
     if (len > CODEC_MAX_HEADER)
         return say(ENLACE_ERR_TOO_LARGE, why, why_len, "header of %zu bytes, at most %d", len,
                    CODEC_MAX_HEADER);
-    enlace_err_t rc = unpack(&enlace__header__descriptor, data, len, codec_default_budget(len), &m,
-                             why, why_len);
+    enlace_err_t rc =
+        unpack(&enlace__header__descriptor, data, len, codec_default_budget(len), &m, why, why_len);
     if (rc != ENLACE_OK)
         return rc;
     rc = validate_header((Enlace__Header *)m, why, why_len);
@@ -252,8 +254,8 @@ enlace_err_t codec_decode_record(const uint8_t *data, size_t len, Enlace__Record
     if (len > CODEC_MAX_RECORD)
         return say(ENLACE_ERR_TOO_LARGE, why, why_len, "record of %zu bytes, at most %u", len,
                    CODEC_MAX_RECORD);
-    enlace_err_t rc = unpack(&enlace__record__descriptor, data, len, codec_default_budget(len), &m,
-                             why, why_len);
+    enlace_err_t rc =
+        unpack(&enlace__record__descriptor, data, len, codec_default_budget(len), &m, why, why_len);
     if (rc != ENLACE_OK)
         return rc;
     rc = validate_record((Enlace__Record *)m, why, why_len);
@@ -269,6 +271,7 @@ enlace_err_t codec_decode_record(const uint8_t *data, size_t len, Enlace__Record
 
 enlace_err_t codec_pack(const ProtobufCMessage *msg, uint8_t **out, size_t *out_len)
 {
+    assert(msg != NULL && out != NULL && out_len != NULL);
     size_t n = protobuf_c_message_get_packed_size(msg);
     uint8_t *buf = malloc(n ? n : 1);
     if (buf == NULL)
@@ -280,6 +283,7 @@ enlace_err_t codec_pack(const ProtobufCMessage *msg, uint8_t **out, size_t *out_
 
 enlace_err_t codec_encode_frame(const Enlace__Frame *frame, uint8_t **out, size_t *out_len)
 {
+    assert(frame != NULL && out != NULL && out_len != NULL);
     size_t n = enlace__frame__get_packed_size(frame);
     if (n > UINT32_MAX)
         return ENLACE_ERR_TOO_LARGE;
@@ -343,6 +347,8 @@ static enlace_err_t fail_terminal(codec_decoder_t *dec, enlace_err_t rc, char *w
     free(dec->buf);
     dec->buf = NULL;
     dec->buf_cap = dec->buf_have = 0;
+    dec->prefix_have = 0;
+    dec->body_len = 0;
     if (why != NULL && why_len > 0)
         snprintf(why, why_len, "%s", dec->failed_why);
     return rc;
@@ -374,7 +380,7 @@ static enlace_err_t decode_frame(const uint8_t *body, size_t n, Enlace__Frame **
     ProtobufCMessage *m = NULL;
     enlace_err_t rc =
         unpack(&enlace__frame__descriptor, body, n, codec_default_budget(n), &m, why, why_len);
-    if (rc != ENLACE_OK)
+    if (rc != ENLACE_OK || m == NULL)
         return rc;
     Enlace__Frame *f = (Enlace__Frame *)m;
     if (f->kind_case == ENLACE__FRAME__KIND__NOT_SET) {
@@ -394,6 +400,7 @@ enlace_err_t codec_decoder_next(codec_decoder_t *dec, const uint8_t *in, size_t 
                                 size_t *consumed, Enlace__Frame **out, char *why, size_t why_len)
 {
     size_t off = 0;
+    assert(dec != NULL && consumed != NULL && out != NULL && (in != NULL || len == 0));
     *consumed = 0;
     *out = NULL;
     if (dec->failed != ENLACE_OK)

@@ -83,8 +83,8 @@ static scheme_t key_scheme(EVP_PKEY *key)
     if (EVP_PKEY_is_a(key, "EC")) {
         char group[64];
         size_t group_len = 0;
-        if (!EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group,
-                                            sizeof(group), &group_len)) {
+        if (!EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                            &group_len)) {
             ERR_clear_error(); /* explicit-parameter curves have no name: refused */
             return SCHEME_NONE;
         }

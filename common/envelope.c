@@ -29,10 +29,10 @@
 /* What envelope_seal() hands out: the Envelope first, so &box->env converts back,
  * followed by the storage the completed Header fields point to. */
 typedef struct {
-    Enlace__Envelope env;                         /* the public part; buffers malloc'ed */
-    uint32_t magic;                               /* SEALED_MAGIC while allocated */
-    uint8_t message_id[ENVELOPE_MESSAGE_ID_LEN];  /* hdr->message_id when we made it */
-    uint8_t payload_sha256[CRYPTO_SHA256_LEN];    /* hdr->payload_sha256 */
+    Enlace__Envelope env;                          /* the public part; buffers malloc'ed */
+    uint32_t magic;                                /* SEALED_MAGIC while allocated */
+    uint8_t message_id[ENVELOPE_MESSAGE_ID_LEN];   /* hdr->message_id when we made it */
+    uint8_t payload_sha256[CRYPTO_SHA256_LEN];     /* hdr->payload_sha256 */
     uint8_t signer_cert_sha256[CRYPTO_SHA256_LEN]; /* hdr->signer_cert_sha256 */
 } sealed_t;
 
@@ -335,8 +335,7 @@ enlace_err_t envelope_verify(const Enlace__Envelope *env, X509 *signer_cert,
     }
 
     /* 3. Signature over context || 0x00 || header, scheme chosen by the key. */
-    rc = envelope_signature_input(env->header.data, env->header.len, &sig_input,
-                                  &sig_input_len);
+    rc = envelope_signature_input(env->header.data, env->header.len, &sig_input, &sig_input_len);
     if (rc != ENLACE_OK) {
         set_why(why, why_len, "out of memory");
         goto cleanup;

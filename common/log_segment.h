@@ -55,6 +55,15 @@ typedef struct {
  * ENLACE_ERR_NOMEM. */
 enlace_err_t log_segment_list(const char *dir, log_segment_file_t **files, size_t *n);
 
+/* readdir is not a snapshot: a listing taken while a writer creates segments may miss a
+ * segment created during it yet show a later one. When a reader finds a gap before
+ * (*files)[*i] (the segment starting at `want` is not listed), it calls this: the
+ * directory is listed again and, if that segment is there now, *files and *n are
+ * replaced by the new listing (the old one freed) and *i is set to its index.
+ * Returns true when found; false leaves everything unchanged (a real gap). */
+bool log_segment_relist(const char *dir, uint64_t want, log_segment_file_t **files, size_t *n,
+                        size_t *i);
+
 /* ---- sequential frame reader ----------------------------------------------------------- */
 
 typedef enum {
@@ -74,7 +83,7 @@ log_frame_reader_t *log_frame_reader_new(int fd);
 void log_frame_reader_destroy(log_frame_reader_t **r);
 
 /* Read the next frame. *offset is the frame's byte offset in the file (for every status
- * but IO). On OK and BAD_CRC, *data/*len point at the record bytes inside the reader's
+ * but IO). On OK and BAD_CRC, *data and *len give the record bytes inside the reader's
  * buffer (valid until the next call) and the reader moves past the frame. SHORT and
  * BAD_LENGTH leave the reader where it is (the rest of the file cannot be framed);
  * *len is then the declared length (0 if the header itself is short). */
@@ -145,6 +154,9 @@ typedef struct {
  * After a problem the scan goes on where it can: a bad CRC skips one frame (its seq is
  * assumed to be the expected one), a bad length or short frame skips the rest of the
  * segment, a seq mismatch resynchronises on the seq found. on_record may be NULL.
+ * On a live log (a broker still writing), read the checkpoint files first and scan
+ * after: a torn tail may then be a write in progress, but no checkpoint read before the
+ * scan can cover records the scan has not seen.
  * *report (may be NULL) is filled in either way.
  * Returns ENLACE_OK when the scan ran to the end (problems or not: see report->problems),
  * ENLACE_ERR_NOT_FOUND / ENLACE_ERR_IO when the directory cannot be listed,

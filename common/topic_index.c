@@ -307,8 +307,7 @@ enlace_err_t topic_index_remove(topic_index_t *idx, const char *filter, void *va
     return rc;
 }
 
-size_t topic_index_match(const topic_index_t *idx, const char *topic, topic_index_cb cb,
-                         void *arg)
+size_t topic_index_match(const topic_index_t *idx, const char *topic, topic_index_cb cb, void *arg)
 {
     if (idx == NULL || cb == NULL || !topic_name_valid(topic))
         return 0;

@@ -6,8 +6,9 @@
  * the log commits, topic_index_match() calls back once per (filter, value)
  * pair whose filter matches the record's topic. Matching costs
  * O(levels x wildcard branches), independent of the number of subscriptions
- * (tests/bench/bench_topic.c: about 1-3 us for 10,000 filters, where a linear
- * scan with topic_matches() costs about 0.5 ms).
+ * (tests/bench/bench_topic.c, 10,000 filters, ~63 matches per topic: 0.6 us
+ * per publish, where a linear scan with topic_matches() takes 170 us and
+ * would cap one core at ~6,000 publishes/s).
  *
  * Not thread safe: an index belongs to one thread (DESIGN.md section 2).
  */
@@ -44,8 +45,7 @@ enlace_err_t topic_index_remove(topic_index_t *idx, const char *filter, void *va
 /* Calls cb(value, arg) for every inserted pair whose filter matches `topic`
  * (a valid topic name; an invalid one matches nothing), in no particular
  * order. Returns the number of calls made. */
-size_t topic_index_match(const topic_index_t *idx, const char *topic, topic_index_cb cb,
-                         void *arg);
+size_t topic_index_match(const topic_index_t *idx, const char *topic, topic_index_cb cb, void *arg);
 
 /* Number of (filter, value) pairs in the index. */
 size_t topic_index_count(const topic_index_t *idx);

@@ -150,6 +150,8 @@ static enlace_err_t chk_bytes(vctx_t *v, const char *field, const ProtobufCBinar
 {
     if (b->len > 0 && b->data == NULL)
         return fail(v, "%s: missing", field);
+    if (b->len < min && max == SIZE_MAX)
+        return fail(v, "%s: empty", field);
     if (b->len < min || b->len > max) {
         if (min == max)
             return fail(v, "%s: %zu bytes, must be %zu", field, b->len, min);
@@ -170,8 +172,8 @@ static enlace_err_t chk_text(vctx_t *v, const char *field, const char *s, size_t
     if (s == NULL)
         return fail(v, "%s: missing", field);
     if (!validate_utf8(s, max))
-        return fail(v, "%s: not UTF-8 text without control characters of at most %zu bytes",
-                    field, max);
+        return fail(v, "%s: not UTF-8 text without control characters of at most %zu bytes", field,
+                    max);
     if (strlen(s) < min)
         return fail(v, "%s: empty", field);
     return ENLACE_OK;
@@ -317,8 +319,8 @@ static enlace_err_t v_header(vctx_t *v, const Enlace__Header *h)
     /* TLP_UNLABELLED is a policy refusal (TLP_VIOLATION), not a syntax error. */
     CHECK(chk_enum(v, "header.tlp", &enlace__tlp__descriptor, (int)h->tlp, true));
     if (h->has_handling)
-        CHECK(chk_enum(v, "header.handling", &enlace__handling__descriptor, (int)h->handling,
-                       true));
+        CHECK(
+            chk_enum(v, "header.handling", &enlace__handling__descriptor, (int)h->handling, true));
     if (h->has_source_reliability)
         CHECK(chk_enum(v, "header.source_reliability", &enlace__source_reliability__descriptor,
                        (int)h->source_reliability, true));
@@ -399,8 +401,7 @@ static enlace_err_t v_directory(vctx_t *v, const Enlace__Directory *m)
             return fail(v, "directory.entries[%zu]: missing", i);
         if (e->agency_id == NULL || !validate_agency_id(e->agency_id))
             return fail(v, "directory.entries[%zu].agency_id: not a valid agency id", i);
-        if (protobuf_c_enum_descriptor_get_value(&enlace__role__descriptor, (int)e->role) ==
-                NULL ||
+        if (protobuf_c_enum_descriptor_get_value(&enlace__role__descriptor, (int)e->role) == NULL ||
             e->role == ENLACE__ROLE__ROLE_UNSPECIFIED)
             return fail(v, "directory.entries[%zu].role: unknown value %d", i, (int)e->role);
         if (e->has_certificate && (e->certificate.len == 0 || e->certificate.data == NULL ||
@@ -481,7 +482,8 @@ enlace_err_t validate_frame(const Enlace__Frame *f, char *why, size_t why_len)
     switch (f->kind_case) {
     case ENLACE__FRAME__KIND_HELLO: return v_hello(&v, f->hello);
     case ENLACE__FRAME__KIND_WELCOME: return v_welcome(&v, f->welcome);
-    case ENLACE__FRAME__KIND_PUBLISH: return v_envelope(&v, "publish.envelope", f->publish->envelope);
+    case ENLACE__FRAME__KIND_PUBLISH:
+        return v_envelope(&v, "publish.envelope", f->publish->envelope);
     case ENLACE__FRAME__KIND_PUBLISH_ACK:
         return chk_bytes(&v, "publish_ack.leaf_hash", &f->publish_ack->leaf_hash,
                          VALIDATE_SHA256_LEN, VALIDATE_SHA256_LEN);
@@ -565,8 +567,8 @@ static enlace_err_t v_config_loaded(vctx_t *v, const Enlace__ConfigLoaded *m)
 {
     CHECK(chk_text(v, "config_loaded.what", m->what, 1, VALIDATE_MAX_NAME));
     CHECK(chk_text(v, "config_loaded.path", m->path, 1, VALIDATE_MAX_TEXT));
-    CHECK(chk_bytes(v, "config_loaded.sha256", &m->sha256, VALIDATE_SHA256_LEN,
-                    VALIDATE_SHA256_LEN));
+    CHECK(
+        chk_bytes(v, "config_loaded.sha256", &m->sha256, VALIDATE_SHA256_LEN, VALIDATE_SHA256_LEN));
     return chk_opt_text(v, "config_loaded.detail", m->detail, 0, VALIDATE_MAX_TEXT);
 }
 
@@ -623,8 +625,7 @@ enlace_err_t validate_record(const Enlace__Record *r, char *why, size_t why_len)
     case ENLACE__RECORD__KIND_RECOVERY:
         return chk_text(&v, "recovery.detail", r->recovery->detail, 0, VALIDATE_MAX_TEXT);
     case ENLACE__RECORD__KIND_SUBSCRIPTION_CHANGED:
-        CHECK(chk_agency(&v, "subscription_changed.agency_id",
-                         r->subscription_changed->agency_id));
+        CHECK(chk_agency(&v, "subscription_changed.agency_id", r->subscription_changed->agency_id));
         CHECK(chk_name(&v, "subscription_changed.name", r->subscription_changed->name));
         return chk_filter(&v, "subscription_changed.filter", r->subscription_changed->filter);
     default: return fail(&v, "record: kind %d unknown", (int)r->kind_case);

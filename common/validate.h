@@ -33,8 +33,8 @@
 #define AGENCY_ID_MAX_LEN 64 /* [A-Z0-9] then [A-Z0-9._-], e.g. "MX.FGR", "INTERPOL.NCB-MEX" */
 
 /* Sizes fixed by the protocol. */
-#define VALIDATE_MESSAGE_ID_LEN 16 /* Header.message_id, in_reply_to, ReceiptRequest.message_id */
-#define VALIDATE_SHA256_LEN 32     /* every *_sha256 field, leaf_hash, proof entries */
+#define VALIDATE_MESSAGE_ID_LEN 16  /* Header.message_id, in_reply_to, ReceiptRequest.message_id */
+#define VALIDATE_SHA256_LEN 32      /* every *_sha256 field, leaf_hash, proof entries */
 #define VALIDATE_ED25519_KEY_LEN 32 /* Welcome.checkpoint_key */
 
 /* Upper bounds on what a peer or log may send. */

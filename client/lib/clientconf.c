@@ -183,15 +183,13 @@ static char *resolve_path(const parse_t *ps, const char *value)
     return p;
 }
 
-static int directive_handler(void *user, const char *section, const char *name,
-                             const char *value)
+static int directive_handler(void *user, const char *section, const char *name, const char *value)
 {
     parse_t *ps = user;
     if (ps->rc != ENLACE_OK)
         return 0;
     if (strcmp(section, "client") != 0)
-        return parse_fail(ps, ENLACE_ERR_INVALID, "unknown section [%s] (only [client])",
-                          section);
+        return parse_fail(ps, ENLACE_ERR_INVALID, "unknown section [%s] (only [client])", section);
     size_t i;
     for (i = 0; i < N_DIRECTIVES; i++)
         if (strcmp(CLIENT_DIRECTIVES[i].name, name) == 0)
@@ -213,15 +211,13 @@ static int directive_handler(void *user, const char *section, const char *name,
         char host[256];
         uint16_t port;
         if (enlace_parse_hostport(value, host, sizeof host, &port) != ENLACE_OK)
-            return parse_fail(ps, ENLACE_ERR_INVALID,
-                              "broker: expected HOST[:PORT] (value '%s')", value);
+            return parse_fail(ps, ENLACE_ERR_INVALID, "broker: expected HOST[:PORT] (value '%s')",
+                              value);
         *field = strdup(host);
         ps->cfg->opts.port = port;
         break;
     }
-    case DIRECTIVE_PATH:
-        *field = resolve_path(ps, value);
-        break;
+    case DIRECTIVE_PATH: *field = resolve_path(ps, value); break;
     case DIRECTIVE_DURATION: {
         uint64_t ms;
         if (enlace_duration_parse(value, &ms) != ENLACE_OK || ms > 24ULL * 3600 * 1000)
@@ -243,8 +239,7 @@ static int directive_handler(void *user, const char *section, const char *name,
     return 1;
 }
 
-static enlace_err_t read_file(const char *path, char **out, size_t *len, char *why,
-                              size_t why_len)
+static enlace_err_t read_file(const char *path, char **out, size_t *len, char *why, size_t why_len)
 {
     enlace_err_t rc = ENLACE_ERR_IO;
     char *buf = NULL;
@@ -281,8 +276,7 @@ done:
     return rc;
 }
 
-enlace_err_t enlace_config_load(const char *path, enlace_config_t **out, char *why,
-                                size_t why_len)
+enlace_err_t enlace_config_load(const char *path, enlace_config_t **out, char *why, size_t why_len)
 {
     char dummy[1];
     if (why == NULL || why_len == 0) {

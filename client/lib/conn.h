@@ -33,18 +33,20 @@
 #define CONN_DIR_TTL_MS 60000
 /* Sender certificates already verified on this handle. */
 #define CONN_CERT_CACHE 64
+/* Replies nobody waits for any more (after a timeout) are dropped beyond this many. */
+#define CONN_MAX_REPLIES 1024
 
 /* One subscription as the application knows it; the local id survives reconnects. */
 typedef struct {
-    uint32_t local_id;     /* id handed to the application */
-    uint32_t remote_id;    /* broker's subscription id on connection `generation` */
-    uint32_t generation;   /* connection the remote id belongs to */
-    char *name;            /* durable name */
-    char *filter;          /* topic filter */
-    enlace_start_t start;  /* how it was first made */
-    uint64_t first_seq;    /* Subscribed.next_seq of the first subscribe */
-    bool acked;            /* something was acknowledged through enlace_ack */
-    uint64_t last_acked;   /* highest seq acknowledged (valid when acked) */
+    uint32_t local_id;    /* id handed to the application */
+    uint32_t remote_id;   /* broker's subscription id on connection `generation` */
+    uint32_t generation;  /* connection the remote id belongs to */
+    char *name;           /* durable name */
+    char *filter;         /* topic filter */
+    enlace_start_t start; /* how it was first made */
+    uint64_t first_seq;   /* Subscribed.next_seq of the first subscribe */
+    bool acked;           /* something was acknowledged through enlace_ack */
+    uint64_t last_acked;  /* highest seq acknowledged (valid when acked) */
 } conn_sub_t;
 
 /* A received frame waiting in a queue. */
@@ -56,64 +58,65 @@ typedef struct frame_node {
 
 /* A verified sender certificate. */
 typedef struct {
-    uint8_t fp[32];                        /* SHA-256 of the DER */
-    X509 *cert;                            /* owned */
-    char agency[ENLACE_AGENCY_ID_BUF];     /* its agency id */
+    uint8_t fp[32];                    /* SHA-256 of the DER */
+    X509 *cert;                        /* owned */
+    char agency[ENLACE_AGENCY_ID_BUF]; /* its agency id */
 } conn_cert_t;
 
 /* A cached directory listing. */
 typedef struct {
-    bool used;                  /* slot holds a listing */
-    char *topic;                /* topic asked for, NULL = all agencies */
-    enlace_directory_t *dir;    /* owned */
-    int64_t fetched_ms;         /* transport_now_ms() when fetched */
+    bool used;               /* slot holds a listing */
+    char *topic;             /* topic asked for, NULL = all agencies */
+    enlace_directory_t *dir; /* owned */
+    int64_t fetched_ms;      /* transport_now_ms() when fetched */
 } conn_dir_t;
 
 /* A publish sent with enlace_publish_send and not yet waited for. */
 typedef struct {
-    uint64_t token;                          /* correlation id */
+    uint64_t token; /* correlation id */
     uint8_t message_id[ENLACE_MESSAGE_ID_LEN];
-    size_t n_encrypted_to, n_skipped;        /* for the ack */
+    size_t n_encrypted_to, n_skipped; /* for the ack */
 } conn_inflight_t;
 
 struct enlace_conn {
     /* options (strings owned) */
-    enlace_options_t opts;     /* string members point at the copies below */
+    enlace_options_t opts; /* string members point at the copies below */
     char *host, *cert_path, *key_path, *ca_path, *crl_path, *ckpt_path, *client_name;
     /* identity and trust, loaded by the first enlace_connect */
-    bool loaded;               /* the fields below are valid */
-    X509_STORE *trust;         /* CA bundle (+CRL): broker, senders, directory */
-    X509 *my_cert;             /* our leaf certificate */
-    STACK_OF(X509) *my_chain;  /* leaf + intermediates from the cert file */
-    EVP_PKEY *my_key;          /* our private key */
+    bool loaded;                      /* the fields below are valid */
+    X509_STORE *trust;                /* CA bundle (+CRL): broker, senders, directory */
+    X509 *my_cert;                    /* our leaf certificate */
+    STACK_OF(X509) * my_chain;        /* leaf + intermediates from the cert file */
+    EVP_PKEY *my_key;                 /* our private key */
     char my_id[ENLACE_AGENCY_ID_BUF]; /* agency id of my_cert */
-    SSL_CTX *ssl_ctx;          /* client TLS context */
-    bool pinned;               /* pinned_key is from opts.checkpoint_key */
-    uint8_t pinned_key[32];    /* pinned Ed25519 checkpoint key */
-    char *pinned_name;         /* key name from a verifier-key file, else NULL */
+    SSL_CTX *ssl_ctx;                 /* client TLS context */
+    bool pinned;                      /* pinned_key is from opts.checkpoint_key */
+    uint8_t pinned_key[32];           /* pinned Ed25519 checkpoint key */
+    char *pinned_name;                /* key name from a verifier-key file, else NULL */
     /* connection */
-    transport_t *tp;           /* NULL when down */
-    codec_decoder_t *dec;      /* frame decoder of the current connection */
-    bool up;                   /* Welcome received and not closed since */
-    uint32_t generation;       /* incremented on every Welcome */
-    enlace_err_t down_rc;      /* why the connection is down (ENLACE_ERR_CLOSED...) */
+    transport_t *tp;      /* NULL when down */
+    codec_decoder_t *dec; /* frame decoder of the current connection */
+    bool up;              /* Welcome received and not closed since */
+    uint32_t generation;  /* incremented on every Welcome */
+    enlace_err_t down_rc; /* why the connection is down (ENLACE_ERR_CLOSED...) */
     /* Welcome */
-    Enlace__Frame *welcome;    /* the Welcome frame while connecting, then kept */
+    Enlace__Frame *welcome;               /* the Welcome frame while connecting, then kept */
     char agency_id[ENLACE_AGENCY_ID_BUF]; /* identity the broker sees */
-    enlace_role_t role;        /* our role */
-    uint32_t broker_max_frame; /* largest frame the broker accepts */
-    char *log_origin;          /* checkpoint origin / key name */
-    uint8_t welcome_key[32];   /* checkpoint key the broker announced */
+    enlace_role_t role;                   /* our role */
+    uint32_t broker_max_frame;            /* largest frame the broker accepts */
+    char *log_origin;                     /* checkpoint origin / key name */
+    uint8_t welcome_key[32];              /* checkpoint key the broker announced */
     /* output */
-    uint8_t *out;              /* encoded frames not yet written */
+    uint8_t *out; /* encoded frames not yet written */
     size_t out_len, out_off, out_cap;
     /* input */
     frame_node_t *replies, *replies_tail;       /* replies by correlation id */
+    size_t n_replies;                           /* entries in replies (bounded: CONN_MAX_REPLIES) */
     frame_node_t *deliveries, *deliveries_tail; /* Deliver frames in arrival order */
-    uint64_t frames_in;        /* frames received (progress counter) */
-    uint64_t next_corr;        /* next correlation id / ping nonce */
+    uint64_t frames_in;                         /* frames received (progress counter) */
+    uint64_t next_corr;                         /* next correlation id / ping nonce */
     /* subscriptions */
-    conn_sub_t *subs;          /* array */
+    conn_sub_t *subs; /* array */
     size_t n_subs, cap_subs;
     uint32_t next_local_id;
     /* caches and publishes in flight */
@@ -123,9 +126,16 @@ struct enlace_conn {
     conn_inflight_t *inflight;
     size_t n_inflight, cap_inflight;
     /* errors */
-    char err[768];             /* enlace_last_error */
+    char err[768];                    /* enlace_last_error */
     enlace_broker_error_t broker_err; /* enlace_last_broker_error */
 };
+
+/* (identity.c) Load certificate, key, trust store (CA + CRL), pinned checkpoint key and
+ * the TLS context from conn->opts. Returns ENLACE_OK or ENLACE_ERR_INVALID with conn's
+ * error naming the file (ENLACE_ERR_NOMEM). On failure, call conn_unload_identity. */
+enlace_err_t conn_load_identity(enlace_conn_t *conn);
+/* (identity.c) Free what conn_load_identity loaded; safe on a partial load and twice. */
+void conn_unload_identity(enlace_conn_t *conn);
 
 /* Record a failure: err text from fmt (previous text replaced), broker code reset.
  * Returns rc, so `return conn_fail(conn, ENLACE_ERR_INVALID, "...")` reads well. */

@@ -14,8 +14,8 @@
  *         ... enlace_last_error(conn) says why ...
  *     enlace_publish(conn, &params, data, len, &ack);       // returns after the durable ack
  *     enlace_subscribe(conn, "desk", "alerts/#", ENLACE_START_RESUME, 0, &sub, NULL);
- *     while (enlace_next(conn, -1, &msg) ...) { use; enlace_ack(conn, msg); enlace_message_free(&msg); }
- *     enlace_close(&conn);
+ *     while (enlace_next(conn, -1, &msg) ...) { use; enlace_ack(conn, msg);
+ * enlace_message_free(&msg); } enlace_close(&conn);
  *
  * Model. One enlace_conn_t is one TLS 1.3 connection (mutual TLS, ALPN "enlace/1") to one
  * broker. It is reported up only after the protocol's Hello/Welcome exchange, so a broker
@@ -201,7 +201,7 @@ typedef struct {
     const char *checkpoint_key; /* PEM SPKI Ed25519 key pinning the log's checkpoints
                                    (optional; without it receipts say "key not pinned") */
     const char *client_name;    /* free text sent in Hello (optional) */
-    int timeout_ms;             /* bound of each blocking call; default 10000 */
+    int timeout_ms;             /* bound of each blocking call; default 10000, < 0: none */
     uint32_t max_frame;         /* largest frame accepted; default ENLACE_DEFAULT_MAX_FRAME */
     bool reconnect;             /* enlace_next()/enlace_publish() reconnect once after a lost
                                    connection (subscriptions resumed); default false */
@@ -232,8 +232,7 @@ typedef struct enlace_config enlace_config_t;
  * Returns ENLACE_OK with *out (enlace_config_destroy), ENLACE_ERR_IO (cannot read the
  * file), ENLACE_ERR_INVALID (with why = "FILE:LINE: reason") or ENLACE_ERR_NOMEM.
  * Keys left out keep the defaults of enlace_options_init. */
-enlace_err_t enlace_config_load(const char *path, enlace_config_t **out, char *why,
-                                size_t why_len);
+enlace_err_t enlace_config_load(const char *path, enlace_config_t **out, char *why, size_t why_len);
 
 /* The options held by cfg; the strings are owned by cfg and live until
  * enlace_config_destroy. Copy the struct to override fields. */
@@ -261,7 +260,9 @@ enlace_conn_t *enlace_new(const enlace_options_t *opts);
  *   ENLACE_ERR_IO         name resolution or TCP connect failed
  *   ENLACE_ERR_TIMEOUT    no Welcome within timeout_ms
  *   ENLACE_ERR_BAD_CERT   broker certificate not trusted / wrong host name, or the broker
- *                         rejected our certificate (TLS alert before Welcome)
+ *                         rejected our certificate (TLS alert before Welcome, or a close
+ *                         right after the handshake with no Error frame: a reset can
+ *                         swallow the alert)
  *   ENLACE_ERR_DENIED     the broker refused the session (Error frame, e.g. UNKNOWN_AGENCY)
  *   ENLACE_ERR_PROTOCOL   TLS failure or protocol violation (e.g. no ALPN agreed)
  *   ENLACE_ERR_CLOSED     the broker closed the connection before Welcome
@@ -284,9 +285,15 @@ void enlace_close(enlace_conn_t **conn);
 bool enlace_is_up(const enlace_conn_t *conn);
 
 /* The socket, for poll/epoll (POLLIN). When it is readable, call enlace_next() with
- * timeout 0 until it returns ENLACE_ERR_TIMEOUT. Do not read from or write to it.
- * -1 when not connected. The descriptor changes on every (re)connect. */
+ * timeout 0 until it returns ENLACE_ERR_TIMEOUT (see also enlace_pending). Do not read
+ * from or write to it. -1 when not connected. The descriptor changes on every (re)connect. */
 int enlace_fd(const enlace_conn_t *conn);
+
+/* Deliveries already received and queued, waiting for enlace_next(). Any call can read
+ * from the socket (e.g. enlace_publish while it waits for its ack) and queue deliveries
+ * that will not make the socket readable again: an event loop checks this (or calls
+ * enlace_next with timeout 0 until ENLACE_ERR_TIMEOUT) before it polls. */
+size_t enlace_pending(const enlace_conn_t *conn);
 
 /* Text of the last failure on conn ("" when none). Borrowed until the next call. */
 const char *enlace_last_error(const enlace_conn_t *conn);
@@ -312,31 +319,31 @@ enlace_err_t enlace_ping(enlace_conn_t *conn, int timeout_ms);
 /* What to publish. Strings and arrays are borrowed for the duration of the call. Zero
  * the struct (or use = {0}) and fill what applies. */
 typedef struct {
-    const char *topic;              /* required, e.g. "alerts/trafficking" */
-    enlace_tlp_t tlp;               /* required */
-    const char *const *recipients;  /* agency ids; n_recipients == 0: every agency the
-                                       broker's directory lists as reader of topic */
-    size_t n_recipients;            /* at most ENLACE_MAX_RECIPIENTS */
-    enlace_message_type_t type;     /* UNSPECIFIED = case message */
-    enlace_notice_t notice;         /* optional */
-    enlace_handling_t handling;     /* optional */
+    const char *topic;                /* required, e.g. "alerts/trafficking" */
+    enlace_tlp_t tlp;                 /* required */
+    const char *const *recipients;    /* agency ids; n_recipients == 0: every agency the
+                                         broker's directory lists as reader of topic */
+    size_t n_recipients;              /* at most ENLACE_MAX_RECIPIENTS */
+    enlace_message_type_t type;       /* UNSPECIFIED = case message */
+    enlace_notice_t notice;           /* optional */
+    enlace_handling_t handling;       /* optional */
     enlace_reliability_t reliability; /* optional */
-    enlace_accuracy_t accuracy;     /* optional */
-    const char *case_ref;           /* optional */
-    const uint8_t *in_reply_to;     /* optional: ENLACE_MESSAGE_ID_LEN bytes */
-    const char *language;           /* optional BCP 47 tag, e.g. "es-MX" */
-    const char *content_type;       /* optional media type, e.g. "text/plain" */
-    uint64_t expires_at_ms;         /* optional, Unix ms; 0 = none */
+    enlace_accuracy_t accuracy;       /* optional */
+    const char *case_ref;             /* optional */
+    const uint8_t *in_reply_to;       /* optional: ENLACE_MESSAGE_ID_LEN bytes */
+    const char *language;             /* optional BCP 47 tag, e.g. "es-MX" */
+    const char *content_type;         /* optional media type, e.g. "text/plain" */
+    uint64_t expires_at_ms;           /* optional, Unix ms; 0 = none */
 } enlace_publish_params_t;
 
 /* The broker's durable acknowledgement of a publish. */
 typedef struct {
     uint8_t message_id[ENLACE_MESSAGE_ID_LEN]; /* fresh random id of the message */
-    uint64_t seq;             /* log sequence number of the record */
-    uint8_t leaf_hash[32];    /* RFC 9162 leaf hash of the record */
-    bool duplicate;           /* the broker had logged this message already (retry) */
-    size_t n_encrypted_to;    /* recipients the payload was encrypted to (ourselves too) */
-    size_t n_skipped;         /* directory entries skipped: no certificate known */
+    uint64_t seq;                              /* log sequence number of the record */
+    uint8_t leaf_hash[32];                     /* RFC 9162 leaf hash of the record */
+    bool duplicate;        /* the broker had logged this message already (retry) */
+    size_t n_encrypted_to; /* recipients the payload was encrypted to (ourselves too) */
+    size_t n_skipped;      /* directory entries skipped: no certificate known */
 } enlace_ack_t;
 
 /* Publish data[0..len) and wait for the broker's durable acknowledgement.
@@ -349,8 +356,10 @@ typedef struct {
  * Returns ENLACE_OK with *ack filled, or:
  *   ENLACE_ERR_INVALID     bad params (topic, labels, recipients, TLP:RED or
  *                          TLP:AMBER+STRICT without explicit recipients, expiry past)
- *   ENLACE_ERR_NOT_FOUND   a recipient is not in the directory or has no certificate,
- *                          or no agency can read the topic
+ *   ENLACE_ERR_NOT_FOUND   a named recipient is not in the directory or has no
+ *                          certificate (with no named recipients, agencies without a
+ *                          certificate are skipped and counted in ack->n_skipped; if no
+ *                          other agency may read the topic, only we can decrypt it)
  *   ENLACE_ERR_BAD_CERT    a directory certificate failed verification
  *   ENLACE_ERR_TOO_LARGE   the frame exceeds the broker's max_frame
  *   ENLACE_ERR_DENIED      the broker refused (enlace_last_broker_error: code)
@@ -430,8 +439,8 @@ void enlace_message_free(enlace_message_t **msg);
 
 /* Accessors. Pointers are borrowed from msg. For a rejected message the header fields
  * come from the unverified header, or are empty when it could not be decoded. */
-enlace_err_t enlace_message_status(const enlace_message_t *msg); /* ENLACE_OK = verified */
-const char *enlace_message_error(const enlace_message_t *msg);   /* "" when verified */
+enlace_err_t enlace_message_status(const enlace_message_t *msg);   /* ENLACE_OK = verified */
+const char *enlace_message_error(const enlace_message_t *msg);     /* "" when verified */
 uint32_t enlace_message_subscription(const enlace_message_t *msg); /* local sub id */
 uint64_t enlace_message_seq(const enlace_message_t *msg);
 uint64_t enlace_message_logged_at_ms(const enlace_message_t *msg); /* broker's time */
@@ -449,10 +458,10 @@ enlace_reliability_t enlace_message_reliability(const enlace_message_t *msg);
 enlace_accuracy_t enlace_message_accuracy(const enlace_message_t *msg);
 enlace_message_type_t enlace_message_type(const enlace_message_t *msg);
 enlace_notice_t enlace_message_notice(const enlace_message_t *msg);
-const char *enlace_message_case_ref(const enlace_message_t *msg);     /* NULL if absent */
+const char *enlace_message_case_ref(const enlace_message_t *msg);       /* NULL if absent */
 const uint8_t *enlace_message_in_reply_to(const enlace_message_t *msg); /* NULL if absent */
-const char *enlace_message_language(const enlace_message_t *msg);     /* NULL if absent */
-const char *enlace_message_content_type(const enlace_message_t *msg); /* NULL if absent */
+const char *enlace_message_language(const enlace_message_t *msg);       /* NULL if absent */
+const char *enlace_message_content_type(const enlace_message_t *msg);   /* NULL if absent */
 uint64_t enlace_message_created_at_ms(const enlace_message_t *msg);
 uint64_t enlace_message_expires_at_ms(const enlace_message_t *msg); /* 0: none */
 /* SHA-256 of the sender certificate's DER into out; false when none was available. */
@@ -507,8 +516,8 @@ const char *enlace_receipt_error(const enlace_receipt_t *r);   /* "" when verifi
 bool enlace_receipt_key_pinned(const enlace_receipt_t *r);
 uint64_t enlace_receipt_seq(const enlace_receipt_t *r);
 uint64_t enlace_receipt_tree_size(const enlace_receipt_t *r);
-uint64_t enlace_receipt_logged_at_ms(const enlace_receipt_t *r); /* 0 if unknown */
-const char *enlace_receipt_sender(const enlace_receipt_t *r);    /* "" if unknown */
+uint64_t enlace_receipt_logged_at_ms(const enlace_receipt_t *r);  /* 0 if unknown */
+const char *enlace_receipt_sender(const enlace_receipt_t *r);     /* "" if unknown */
 const char *enlace_receipt_checkpoint(const enlace_receipt_t *r); /* signed note text */
 const char *enlace_receipt_origin(const enlace_receipt_t *r);     /* "" if unverified */
 /* Merkle root of the checkpoint (32 bytes) and the record's leaf hash. */

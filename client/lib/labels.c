@@ -27,8 +27,7 @@ _Static_assert((int)ENLACE_TYPE_ACKNOWLEDGEMENT ==
 _Static_assert((int)ENLACE_NOTICE_UNSC_SPECIAL == ENLACE__NOTICE_KIND__NOTICE_KIND_UNSC_SPECIAL,
                "notice");
 _Static_assert((int)ENLACE_ROLE_AUDITOR == ENLACE__ROLE__ROLE_AUDITOR, "role");
-_Static_assert((int)ENLACE_BROKER_TOO_MANY_SESSIONS ==
-                   ENLACE__ERROR_CODE__ERROR_TOO_MANY_SESSIONS,
+_Static_assert((int)ENLACE_BROKER_TOO_MANY_SESSIONS == ENLACE__ERROR_CODE__ERROR_TOO_MANY_SESSIONS,
                "error code");
 _Static_assert((int)ENLACE_START_RESUME == ENLACE__START_MODE__START_RESUME, "start");
 
@@ -158,13 +157,13 @@ enlace_err_t enlace_tlp_parse(const char *text, enlace_tlp_t *out)
     return ENLACE_ERR_INVALID;
 }
 
-#define PARSE_AS(type, table)                                                                  \
-    do {                                                                                       \
-        int v = 0;                                                                             \
-        enlace_err_t rc = label_parse(table, N_OF(table), text, &v);                           \
-        if (rc == ENLACE_OK)                                                                   \
-            *out = (type)v;                                                                    \
-        return rc;                                                                             \
+#define PARSE_AS(type, table)                                                                      \
+    do {                                                                                           \
+        int v = 0;                                                                                 \
+        enlace_err_t rc = label_parse(table, N_OF(table), text, &v);                               \
+        if (rc == ENLACE_OK)                                                                       \
+            *out = (type)v;                                                                        \
+        return rc;                                                                                 \
     } while (0)
 
 const char *enlace_handling_name(enlace_handling_t h)
@@ -299,8 +298,8 @@ enlace_err_t enlace_time_parse(const char *text, uint64_t *ms)
         return ENLACE_ERR_INVALID;
     const char *p = text;
     int year, mon, day, hour = 0, min = 0, sec = 0, frac_ms = 0;
-    if (!read_digits(&p, 4, &year) || *p++ != '-' || !read_digits(&p, 2, &mon) ||
-        *p++ != '-' || !read_digits(&p, 2, &day))
+    if (!read_digits(&p, 4, &year) || *p++ != '-' || !read_digits(&p, 2, &mon) || *p++ != '-' ||
+        !read_digits(&p, 2, &day))
         return ENLACE_ERR_INVALID;
     if (year < 1970 || mon < 1 || mon > 12 || day < 1 || day > days_in_month(year, mon))
         return ENLACE_ERR_INVALID;
@@ -371,9 +370,9 @@ enlace_err_t enlace_duration_parse(const char *text, uint64_t *ms)
     if (errno != 0)
         return ENLACE_ERR_INVALID;
     static const struct {
-        const char *unit;    /* suffix */
+        const char *unit;      /* suffix */
         unsigned long long ms; /* milliseconds per unit */
-    } units[] = {{"", 1000},         {"ms", 1},           {"s", 1000},          {"m", 60000},
+    } units[] = {{"", 1000},        {"ms", 1},          {"s", 1000},        {"m", 60000},
                  {"h", 3600000ULL}, {"d", 86400000ULL}, {"w", 604800000ULL}};
     for (size_t i = 0; i < N_OF(units); i++) {
         if (strcmp(end, units[i].unit) == 0) {

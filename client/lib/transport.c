@@ -19,11 +19,11 @@
 #include <openssl/x509v3.h>
 
 struct transport {
-    SSL_CTX *ctx;        /* reference held */
-    SSL *ssl;            /* session, NULL before connect */
-    int fd;              /* socket, -1 before connect */
-    short want;          /* poll events TLS asked for last (POLLIN or POLLOUT) */
-    char alert[96];      /* last fatal alert received, "" if none */
+    SSL_CTX *ctx;   /* reference held */
+    SSL *ssl;       /* session, NULL before connect */
+    int fd;         /* socket, -1 before connect */
+    short want;     /* poll events TLS asked for last (POLLIN or POLLOUT) */
+    char alert[96]; /* last fatal alert received, "" if none */
 };
 
 int64_t transport_now_ms(void)
@@ -151,7 +151,7 @@ static void info_cb(const SSL *ssl, int where, int ret)
     snprintf(t->alert, sizeof t->alert, "%s", SSL_alert_desc_string_long(ret));
 }
 
-SSL_CTX *transport_ctx_new(X509_STORE *store, X509 *cert, STACK_OF(X509) *chain, EVP_PKEY *key,
+SSL_CTX *transport_ctx_new(X509_STORE *store, X509 *cert, STACK_OF(X509) * chain, EVP_PKEY *key,
                            char *why, size_t why_len)
 {
     static const unsigned char alpn[] = "\x08" TRANSPORT_ALPN;
@@ -269,8 +269,8 @@ static enlace_err_t tcp_connect(const char *host, uint16_t port, int64_t deadlin
     enlace_err_t rc = ENLACE_ERR_IO;
     int err = 0;
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        ai->ai_protocol);
+        int fd =
+            socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) {
             err = errno;
             continue;
@@ -373,9 +373,9 @@ enlace_err_t transport_connect(transport_t *t, const char *host, uint16_t port, 
     /* Host name check (RFC 6125): SAN DNS names, or the SAN IP for an IP literal. */
     X509_VERIFY_PARAM *vp = SSL_get0_param(t->ssl);
     X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    int ok = is_ip_literal(host) ? X509_VERIFY_PARAM_set1_ip_asc(vp, host)
-                                 : SSL_set1_host(t->ssl, host) == 1 &&
-                                       SSL_set_tlsext_host_name(t->ssl, host) == 1;
+    int ok = is_ip_literal(host)
+                 ? X509_VERIFY_PARAM_set1_ip_asc(vp, host)
+                 : SSL_set1_host(t->ssl, host) == 1 && SSL_set_tlsext_host_name(t->ssl, host) == 1;
     if (ok != 1) {
         ssl_reason(r, sizeof r);
         snprintf(why, why_len, "cannot set the expected host name %s: %s", host, r);

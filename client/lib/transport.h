@@ -35,7 +35,7 @@ int64_t transport_now_ms(void);
 /* Client SSL_CTX: TLS 1.3 only, peer verification against store (reference taken),
  * ALPN enlace/1, our certificate (leaf + chain) and key, partial writes.
  * Returns the context (SSL_CTX_free) or NULL with why. */
-SSL_CTX *transport_ctx_new(X509_STORE *store, X509 *cert, STACK_OF(X509) *chain, EVP_PKEY *key,
+SSL_CTX *transport_ctx_new(X509_STORE *store, X509 *cert, STACK_OF(X509) * chain, EVP_PKEY *key,
                            char *why, size_t why_len);
 
 /* A new unconnected transport using ctx (reference taken). NULL when out of memory. */

@@ -134,8 +134,7 @@ static X509 *make_cert(const spec_t *s, EVP_PKEY *key, X509 *issuer, EVP_PKEY *i
     assert_int_equal(X509_set_version(c, X509_VERSION_3), 1);
     ASN1_INTEGER_set(X509_get_serialNumber(c), s->serial ? s->serial : 1);
     X509_NAME *name = X509_get_subject_name(c);
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"Test", -1, -1,
-                               0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"Test", -1, -1, 0);
     for (int i = 0; i < MAX_NAMES && s->cn[i]; i++) {
         int len = s->cn_len[i] ? (int)s->cn_len[i] : -1;
         assert_int_equal(X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
@@ -157,8 +156,7 @@ static X509 *make_cert(const spec_t *s, EVP_PKEY *key, X509 *issuer, EVP_PKEY *i
         add_ext(c, iss, NID_key_usage, "critical,digitalSignature,keyAgreement");
     }
     if (s->eku) {
-        add_ext(c, iss, NID_ext_key_usage,
-                s->eku == NID_client_auth ? "clientAuth" : "serverAuth");
+        add_ext(c, iss, NID_ext_key_usage, s->eku == NID_client_auth ? "clientAuth" : "serverAuth");
     }
     if (s->uri[0] || s->dns) {
         GENERAL_NAMES *names = sk_GENERAL_NAME_new_null();
@@ -200,6 +198,7 @@ static X509_CRL *make_crl(X509 *issuer, EVP_PKEY *key, const long *revoked, long
     ASN1_TIME_free(t);
     t = X509_time_adj_ex(NULL, (int)to_days, 0, NULL);
     assert_int_equal(X509_CRL_set1_nextUpdate(crl, t), 1);
+    ASN1_TIME_free(t);
     for (const long *r = revoked; r && *r; r++) {
         X509_REVOKED *rev = X509_REVOKED_new();
         ASN1_INTEGER *serial = ASN1_INTEGER_new();
@@ -286,7 +285,9 @@ static void test_agency_id_rules(void **state)
          ENLACE_OK,
          "MX.FGR"},
         {"CN when there is no SAN", {.cn = {"CO.DIJIN"}}, ENLACE_OK, "CO.DIJIN"},
-        {"CN when the SAN has no URI", {.cn = {"GT.PNC"}, .dns = "pnc.example"}, ENLACE_OK,
+        {"CN when the SAN has no URI",
+         {.cn = {"GT.PNC"}, .dns = "pnc.example"},
+         ENLACE_OK,
          "GT.PNC"},
         {"CN when SAN URIs are not agency URIs",
          {.cn = {"US.FBI"}, .uri = {"https://fbi.example/", "urn:other:agency:MX.FGR"}},
@@ -306,7 +307,9 @@ static void test_agency_id_rules(void **state)
          {.cn = {"US.FBI"}, .uri = {"urn:enlace:agency:us.fbi"}},
          ENLACE_ERR_BAD_CERT,
          ""},
-        {"empty URI id", {.cn = {"US.FBI"}, .uri = {"urn:enlace:agency:"}}, ENLACE_ERR_BAD_CERT,
+        {"empty URI id",
+         {.cn = {"US.FBI"}, .uri = {"urn:enlace:agency:"}},
+         ENLACE_ERR_BAD_CERT,
          ""},
         {"two different agency URIs",
          {.uri = {"urn:enlace:agency:MX.FGR", "urn:enlace:agency:US.FBI"}},
@@ -513,8 +516,8 @@ static void test_verify_demo_pki(void **state)
         fail_msg("cert_trust_load: %s", why);
     }
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        enlace_err_t rc = verify_file(store, rows[i].file, rows[i].with_chain,
-                                      rows[i].client_auth, why, sizeof(why));
+        enlace_err_t rc = verify_file(store, rows[i].file, rows[i].with_chain, rows[i].client_auth,
+                                      why, sizeof(why));
         if (rc != rows[i].rc || strstr(why, rows[i].why) == NULL) {
             fail_msg("%s: got %s \"%s\"", rows[i].file, enlace_err_str(rc), why);
         }
@@ -619,8 +622,8 @@ static void test_crl_covers_whole_chain(void **state)
         X509_CRL *crls[3] = {NULL, NULL, NULL};
         int n = 0;
         if (rows[i].root_crl) {
-            crls[n++] = make_crl(h.root, h.root_key, rows[i].root_revokes_inter ? inter_revoked : none,
-                                 -1, 7);
+            crls[n++] = make_crl(h.root, h.root_key,
+                                 rows[i].root_revokes_inter ? inter_revoked : none, -1, 7);
         }
         if (rows[i].inter_crl) {
             crls[n++] = make_crl(h.inter, h.inter_key, none, -1, 7);
@@ -710,8 +713,7 @@ static void test_untrusted_intermediates(void **state)
     X509_STORE *store = cert_trust_load(ca, NULL, why, sizeof(why));
     assert_non_null(store);
 
-    assert_int_equal(cert_verify(store, h.leaf, NULL, true, why, sizeof(why)),
-                     ENLACE_ERR_BAD_CERT);
+    assert_int_equal(cert_verify(store, h.leaf, NULL, true, why, sizeof(why)), ENLACE_ERR_BAD_CERT);
     assert_non_null(strstr(why, "unable to get local issuer certificate at depth 0 (CN=MX"));
     STACK_OF(X509) *chain = sk_X509_new_null();
     sk_X509_push(chain, h.inter);
@@ -724,8 +726,8 @@ static void test_untrusted_intermediates(void **state)
 
     /* A certificate signed by the leaf (not a CA) is refused. */
     EVP_PKEY *k = p256();
-    spec_t s = {.uri = {"urn:enlace:agency:US.FBI"}, .eku = NID_client_auth, .to_days = 30,
-                .serial = 9};
+    spec_t s = {
+        .uri = {"urn:enlace:agency:US.FBI"}, .eku = NID_client_auth, .to_days = 30, .serial = 9};
     X509 *under_leaf = make_cert(&s, k, h.leaf, h.leaf_key);
     chain = sk_X509_new_null();
     sk_X509_push(chain, h.leaf);

@@ -132,10 +132,8 @@ typedef struct {
 } key_row_t;
 
 static const key_row_t accepted[] = {
-    {"EC", "P-256", 0, "ECDSA-P256-SHA256"},
-    {"EC", "P-384", 0, "ECDSA-P384-SHA384"},
-    {"ED25519", NULL, 0, "Ed25519"},
-    {"ED448", NULL, 0, "Ed448"},
+    {"EC", "P-256", 0, "ECDSA-P256-SHA256"}, {"EC", "P-384", 0, "ECDSA-P384-SHA384"},
+    {"ED25519", NULL, 0, "Ed25519"},         {"ED448", NULL, 0, "Ed448"},
     {"RSA", NULL, 2048, "RSA-PSS-SHA256"},
 };
 #define N_ACCEPTED (sizeof(accepted) / sizeof(accepted[0]))
@@ -248,10 +246,10 @@ static void test_unsupported_keys(void **state)
 {
     (void)state;
     static const key_row_t refused[] = {
-        {"RSA", NULL, 1024, NULL},  /* below CRYPTO_RSA_MIN_BITS */
-        {"EC", "P-521", 0, NULL},   /* curve outside the accepted list */
+        {"RSA", NULL, 1024, NULL}, /* below CRYPTO_RSA_MIN_BITS */
+        {"EC", "P-521", 0, NULL},  /* curve outside the accepted list */
         {"EC", "secp256k1", 0, NULL},
-        {"X25519", NULL, 0, NULL},  /* key agreement only */
+        {"X25519", NULL, 0, NULL}, /* key agreement only */
     };
     static const uint8_t msg[] = "m";
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
@@ -364,17 +362,14 @@ static void test_scheme_parameters(void **state)
 
     /* P-256 uses SHA-256, P-384 SHA-384 (not the other way round). */
     assert_int_equal(crypto_sign(k->key[0], msg, sizeof(msg), &sig, &sig_len), ENLACE_OK);
-    assert_int_equal(independent_verify(k->key[0], EVP_sha256(), 0, 0, msg, sizeof(msg), sig,
-                                        sig_len),
-                     1);
-    assert_int_not_equal(independent_verify(k->key[0], EVP_sha384(), 0, 0, msg, sizeof(msg), sig,
-                                            sig_len),
-                         1);
+    assert_int_equal(
+        independent_verify(k->key[0], EVP_sha256(), 0, 0, msg, sizeof(msg), sig, sig_len), 1);
+    assert_int_not_equal(
+        independent_verify(k->key[0], EVP_sha384(), 0, 0, msg, sizeof(msg), sig, sig_len), 1);
     free(sig);
     assert_int_equal(crypto_sign(k->key[1], msg, sizeof(msg), &sig, &sig_len), ENLACE_OK);
-    assert_int_equal(independent_verify(k->key[1], EVP_sha384(), 0, 0, msg, sizeof(msg), sig,
-                                        sig_len),
-                     1);
+    assert_int_equal(
+        independent_verify(k->key[1], EVP_sha384(), 0, 0, msg, sizeof(msg), sig, sig_len), 1);
     free(sig);
 
     /* RSA: PSS with a 32-byte salt and MGF1-SHA-256; PKCS#1 v1.5 does not verify. */
@@ -383,8 +378,8 @@ static void test_scheme_parameters(void **state)
     assert_int_equal(independent_verify(k->key[4], EVP_sha256(), RSA_PKCS1_PSS_PADDING, 32, msg,
                                         sizeof(msg), sig, sig_len),
                      1);
-    assert_int_not_equal(independent_verify(k->key[4], EVP_sha256(), RSA_PKCS1_PSS_PADDING, 20,
-                                            msg, sizeof(msg), sig, sig_len),
+    assert_int_not_equal(independent_verify(k->key[4], EVP_sha256(), RSA_PKCS1_PSS_PADDING, 20, msg,
+                                            sizeof(msg), sig, sig_len),
                          1);
     assert_int_not_equal(independent_verify(k->key[4], EVP_sha256(), RSA_PKCS1_PADDING, 0, msg,
                                             sizeof(msg), sig, sig_len),
@@ -418,8 +413,7 @@ static void write_key_files(files_t *f, EVP_PKEY *key)
     fclose(fp);
     fp = fopen(f->enc, "w");
     assert_non_null(fp);
-    assert_int_equal(PEM_write_PKCS8PrivateKey(fp, key, EVP_aes_256_cbc(), "secret", 6, NULL,
-                                               NULL),
+    assert_int_equal(PEM_write_PKCS8PrivateKey(fp, key, EVP_aes_256_cbc(), "secret", 6, NULL, NULL),
                      1);
     fclose(fp);
     fp = fopen(f->junk, "w");

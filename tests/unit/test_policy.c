@@ -361,8 +361,8 @@ static void test_refusals(void **state)
         enlace_err_t rc = policy_load(path, &p, why, sizeof why);
         snprintf(want, sizeof want, "%s:%u: %s", path, REFUSALS[i].line, REFUSALS[i].reason);
         if (rc != ENLACE_ERR_INVALID || strcmp(why, want) != 0)
-            fail_msg("%s: rc %s\n got  '%s'\n want '%s'", REFUSALS[i].what, enlace_err_str(rc),
-                     why, want);
+            fail_msg("%s: rc %s\n got  '%s'\n want '%s'", REFUSALS[i].what, enlace_err_str(rc), why,
+                     want);
         assert_null(p);
     }
 }
@@ -371,9 +371,10 @@ static void test_missing_certificate_file(void **state)
 {
     char path[PATH_MAX], why[512], want[PATH_MAX * 2 + 128];
     policy_t *p = NULL;
-    write_file("missing-cert.ini",
-               "[MX.FGR]\nrole = agency\n\n[US.FBI]\nrole = agency\ncertificate = nope/US.FBI.crt\n",
-               path, sizeof path);
+    write_file(
+        "missing-cert.ini",
+        "[MX.FGR]\nrole = agency\n\n[US.FBI]\nrole = agency\ncertificate = nope/US.FBI.crt\n", path,
+        sizeof path);
     assert_int_equal(policy_load(path, &p, why, sizeof why), ENLACE_ERR_INVALID);
     snprintf(want, sizeof want,
              "%s:6: cannot read certificate file %s/nope/US.FBI.crt: No such file or directory "
@@ -405,8 +406,8 @@ static void test_example_policy_loads(void **state)
     snprintf(path, sizeof path, "%s/deploy/policy.ini.example", src);
     if (policy_load(path, &p, why, sizeof why) != ENLACE_OK)
         fail_msg("%s", why);
-    static const char *const ids[] = {"BR.PF",  "CO.DIJIN", "EU.EDPS", "GT.PNC",
-                                      "INTERPOL.NCB-MEX", "MX.FGR", "US.FBI"};
+    static const char *const ids[] = {"BR.PF",  "CO.DIJIN", "EU.EDPS", "GT.PNC", "INTERPOL.NCB-MEX",
+                                      "MX.FGR", "US.FBI"};
     assert_int_equal(policy_count(p), 7);
     for (size_t i = 0; i < 7; i++)
         assert_string_equal(policy_agency_at(p, i), ids[i]);

@@ -63,7 +63,9 @@ static const struct {
     {"alerts/++", 0, 0},
     {"alerts/##", 0, 0},
     {"alerts trafficking", 0, 0},
-    {"alerts/tr\xc3\xa1""fico", 0, 0}, /* non-ASCII */
+    {"alerts/tr\xc3\xa1"
+     "fico",
+     0, 0}, /* non-ASCII */
     {"alerts/$SYS", 0, 0},
     {"alerts\\x", 0, 0},
     {"a\tb", 0, 0},
@@ -161,8 +163,8 @@ static void test_matches_table(void **state)
     for (size_t i = 0; i < N_ELEMS(match_cases); i++) {
         bool m = topic_matches(match_cases[i].filter, match_cases[i].topic);
         if (m != (bool)match_cases[i].match)
-            fail_msg("match case %zu: filter \"%s\" topic \"%s\" gave %d", i,
-                     match_cases[i].filter, match_cases[i].topic, m);
+            fail_msg("match case %zu: filter \"%s\" topic \"%s\" gave %d", i, match_cases[i].filter,
+                     match_cases[i].topic, m);
     }
     assert_false(topic_matches(NULL, "a"));
     assert_false(topic_matches("a", NULL));
@@ -213,8 +215,8 @@ static void test_covers_table(void **state)
     for (size_t i = 0; i < N_ELEMS(cover_cases); i++) {
         bool c = topic_filter_covers(cover_cases[i].outer, cover_cases[i].inner);
         if (c != (bool)cover_cases[i].covers)
-            fail_msg("cover case %zu: outer \"%s\" inner \"%s\" gave %d", i,
-                     cover_cases[i].outer, cover_cases[i].inner, c);
+            fail_msg("cover case %zu: outer \"%s\" inner \"%s\" gave %d", i, cover_cases[i].outer,
+                     cover_cases[i].inner, c);
     }
     assert_false(topic_filter_covers(NULL, "a"));
     assert_false(topic_filter_covers("a", NULL));

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# SIGHUP reload: revocation of a live session, invalid policy refused, valid policy applied.
+source "$(dirname "$0")/lib.sh"
+standard_setup
+
+# 1. GT.PNC is connected; its certificate is revoked and the broker reloads.
+"$BT" --port "$PORT" --pki "$PKI" wait-goodbye GT.PNC 15 "revoked" >"$T/gt.out" 2>&1 &
+waiter=$!
+for _ in $(seq 1 100); do grep -q READY "$T/gt.out" && break; sleep 0.05; done
+grep -q READY "$T/gt.out" || fail "GT.PNC did not connect"
+bash "$PKI_SCRIPT" revoke --out "$PKI" --quiet "$PKI/agencies/GT.PNC.crt"
+kill -HUP "$BROKER_PID"
+wait "$waiter" || { cat "$T/gt.out"; tail -20 "$T/broker.log"; fail "revoked session was not closed"; }
+cat "$T/gt.out"
+pass "a live session whose certificate is revoked is closed with a Goodbye"
+bt connect-refused GT.PNC
+bt connect-ok MX.FGR
+
+# 2. An invalid policy is refused; the old one stays in force.
+cp "$T/policy.ini" "$T/policy.good"
+printf '[MX.FGR]\nrole = emperor\n' >"$T/policy.ini"
+kill -HUP "$BROKER_PID"
+sleep 1
+grep -q "event=reload.refused" "$T/broker.log" || fail "invalid policy was not reported"
+pass "invalid policy refused and reported: $(grep 'event=reload.refused' "$T/broker.log" | tail -1 | sed 's/.*why=//' | cut -c1-100)"
+bt publish-expect MX.FGR alerts/after-bad-reload ok
+
+# 3. A valid policy that drops MX.FGR's right to publish alerts/# applies at once.
+sed 's|^publish = alerts/#, cases/#, bulk/#|publish = cases/#|' "$T/policy.good" >"$T/policy.ini"
+kill -HUP "$BROKER_PID"
+sleep 1
+bt publish-expect MX.FGR alerts/after-good-reload ERROR_NOT_AUTHORIZED
+bt publish-expect MX.FGR cases/MX/x ok
+stop_broker
