@@ -426,8 +426,8 @@ static const directive_t DIRECTIVES[] = {
      "always: fdatasync per commit group; batch-ms N: at most every N ms; never"},
     {"log", "verify_signatures", DT_BOOL, "true", false, 0, 0, NULL, NULL, NULL,
      FIELD(verify_signatures), "check every envelope signature before logging it"},
-    {"limits", "max_frame", DT_SIZE, "1M", false, 4 * KIB, 64 * MIB, NULL, NULL, NULL,
-     FIELD(max_frame), "largest frame accepted, checked before reading it"},
+    {"limits", "max_frame", DT_SIZE, "1M", false, 4 * KIB, 16 * MIB, NULL, NULL, NULL,
+     FIELD(max_frame), "largest frame accepted, checked before reading it (at most 16M: a log record)"},
     {"limits", "max_sessions", DT_UINT, "4096", false, 1, 1000000, NULL, NULL, NULL,
      FIELD(max_sessions), "concurrent sessions, all agencies"},
     {"limits", "max_sessions_per_agency", DT_UINT, "64", false, 1, 1000000, NULL, NULL, NULL,
@@ -439,7 +439,7 @@ static const directive_t DIRECTIVES[] = {
     {"limits", "session_buffer", DT_SIZE, "4M", false, 64 * KIB, GIB, NULL, NULL, NULL,
      FIELD(session_buffer), "outbound bytes buffered per session (at least max_frame)"},
     {"limits", "publish_rate", DT_UINT, "0", false, 0, 10000000, NULL, NULL, NULL,
-     FIELD(publish_rate), "publishes/s per agency unless the policy says; 0 = unlimited"},
+     FIELD(publish_rate), "publishes/s per session unless the policy says; 0 = unlimited"},
 };
 #define N_DIRECTIVES (sizeof DIRECTIVES / sizeof DIRECTIVES[0])
 

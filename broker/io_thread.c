@@ -13,6 +13,7 @@
 
 #include "blog.h"
 #include "bus.h"
+#include "records.h"
 #include "session.h"
 
 #define TICK_MS 250
@@ -109,9 +110,13 @@ static void on_tick(io_thread_impl_t *t)
         if (s->state == SESSION_CLOSING || now < s->deadline_ms)
             continue;
         if (s->state == SESSION_HANDSHAKE || s->state == SESSION_HELLO) {
-            blog(BLOG_INFO, "session.timeout", "peer", s->peer, "phase",
-                 s->state == SESSION_HANDSHAKE ? "handshake" : "hello", NULL);
-            snprintf(s->close_reason, sizeof s->close_reason, "handshake timeout");
+            const char *why = s->state == SESSION_HANDSHAKE ? "TLS handshake timed out"
+                                                            : "no Hello before the handshake timeout";
+            blog(BLOG_INFO, "session.timeout", "peer", s->peer, "why", why, NULL);
+            io_to_sequencer(t, rec_denied(NULL, NULL, "connect",
+                                          ENLACE__ERROR_CODE__ERROR_PROTOCOL, why, s->peer, NULL,
+                                          NULL));
+            snprintf(s->close_reason, sizeof s->close_reason, "%s", why);
             s->state = SESSION_CLOSING;
             s->deadline_ms = 0;
         } else {

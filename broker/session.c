@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "agency_count.h"
 #include "blog.h"
 #include "cert.h"
 #include "crypto.h"
@@ -58,6 +59,20 @@ static void audit_denied(io_thread_impl_t *io, session_t *s, const char *op,
                                    s->peer, topic, msgid));
     blog(BLOG_INFO, "denied", "agency", s->agency, "peer", s->peer, "op", op, "reason", reason,
          "topic", topic, NULL);
+}
+
+/* Every refusal: an audit record, an Error frame, and for violations of the
+ * protocol (close = true) a Goodbye and the end of the session. */
+static void refuse(io_thread_impl_t *io, session_t *s, const char *op, Enlace__ErrorCode code,
+                   uint64_t correlation, const char *why, bool close)
+{
+    audit_denied(io, s, op, code, why, NULL, NULL);
+    session_send_error(io, s, code, correlation, why);
+    if (close) {
+        if (s->state == SESSION_HELLO)
+            s->state = SESSION_READY; /* so that session_close says Goodbye */
+        session_close(io, s, why);
+    }
 }
 
 session_t *session_new(io_thread_impl_t *io, int fd, const char *peer)
@@ -200,6 +215,8 @@ void session_free(io_thread_impl_t *io, session_t **sp)
         blog(BLOG_INFO, "session.closed", "agency", s->agency, "peer", s->peer, "reason",
              s->close_reason, NULL);
     }
+    if (s->counted)
+        agency_count_release(s->agency);
     for (int i = 0; i < SESSION_MAX_SUBS; i++)
         free(s->subs[i].inflight);
     epoll_ctl(io->epfd, EPOLL_CTL_DEL, s->fd, NULL);
@@ -224,8 +241,7 @@ static void on_handshake_done(io_thread_impl_t *io, session_t *s)
     const unsigned char *alpn = NULL;
     unsigned int alpn_len = 0;
     SSL_get0_alpn_selected(s->ssl, &alpn, &alpn_len);
-    s->state = SESSION_HELLO;
-    s->deadline_ms = io_now_ms() + io->shared.cfg->handshake_timeout_ms;
+    s->state = SESSION_HELLO; /* the handshake deadline also covers Hello */
     s->cert = SSL_get1_peer_certificate(s->ssl);
     STACK_OF(X509) *chain = SSL_get_peer_cert_chain(s->ssl);
     if (chain)
@@ -233,9 +249,7 @@ static void on_handshake_done(io_thread_impl_t *io, session_t *s)
     char why[256];
     if (alpn_len != strlen(ENLACE_ALPN) || memcmp(alpn, ENLACE_ALPN, alpn_len) != 0) {
         snprintf(why, sizeof why, "client did not negotiate ALPN %s", ENLACE_ALPN);
-        audit_denied(io, s, "connect", ENLACE__ERROR_CODE__ERROR_PROTOCOL, why, NULL, NULL);
-        session_send_error(io, s, ENLACE__ERROR_CODE__ERROR_PROTOCOL, 0, why);
-        session_close(io, s, why);
+        refuse(io, s, "connect", ENLACE__ERROR_CODE__ERROR_PROTOCOL, 0, why, true);
         return;
     }
     if (!s->cert || cert_sha256(s->cert, s->cert_sha256) != ENLACE_OK ||
@@ -248,10 +262,7 @@ static void on_handshake_done(io_thread_impl_t *io, session_t *s)
     if (!(X509_get_extension_flags(s->cert) & EXFLAG_XKUSAGE) ||
         !(X509_get_extended_key_usage(s->cert) & XKU_SSL_CLIENT)) {
         snprintf(why, sizeof why, "client certificate lacks extended key usage clientAuth");
-        audit_denied(io, s, "connect", ENLACE__ERROR_CODE__ERROR_NOT_AUTHORIZED, why, NULL, NULL);
-        session_send_error(io, s, ENLACE__ERROR_CODE__ERROR_NOT_AUTHORIZED, 0, why);
-        s->state = SESSION_READY;
-        session_close(io, s, why);
+        refuse(io, s, "connect", ENLACE__ERROR_CODE__ERROR_NOT_AUTHORIZED, 0, why, true);
         return;
     }
     if (cert_agency_id(s->cert, s->agency, sizeof s->agency) != ENLACE_OK) {
@@ -263,12 +274,19 @@ static void on_handshake_done(io_thread_impl_t *io, session_t *s)
         s->role = policy_role(s->snap->policy, s->agency) == POLICY_ROLE_AUDITOR
                       ? ENLACE__ROLE__ROLE_AUDITOR
                       : ENLACE__ROLE__ROLE_AGENCY;
+        unsigned max = policy_max_sessions(s->snap->policy, s->agency);
+        if (!max)
+            max = io->shared.cfg->max_sessions_per_agency;
+        if (agency_count_acquire(s->agency, max)) {
+            s->counted = true;
+            return;
+        }
+        snprintf(why, sizeof why, "agency %s already has its maximum of %u sessions", s->agency,
+                 max);
+        refuse(io, s, "connect", ENLACE__ERROR_CODE__ERROR_TOO_MANY_SESSIONS, 0, why, true);
         return;
     }
-    audit_denied(io, s, "connect", ENLACE__ERROR_CODE__ERROR_UNKNOWN_AGENCY, why, NULL, NULL);
-    session_send_error(io, s, ENLACE__ERROR_CODE__ERROR_UNKNOWN_AGENCY, 0, why);
-    s->state = SESSION_READY; /* so that session_close says Goodbye */
-    session_close(io, s, why);
+    refuse(io, s, "connect", ENLACE__ERROR_CODE__ERROR_UNKNOWN_AGENCY, 0, why, true);
 }
 
 static void do_handshake(io_thread_impl_t *io, session_t *s)
@@ -347,13 +365,18 @@ void session_flush(io_thread_impl_t *io, session_t *s)
 
 /* ---------------------------------------------------------------- frames */
 
+/* Publishes per second allowed to this session: the agency's policy, else the broker's default. */
+static unsigned session_publish_rate(io_thread_impl_t *io, const session_t *s)
+{
+    unsigned rate = policy_publish_rate(s->snap->policy, s->agency);
+    return rate ? rate : io->shared.cfg->publish_rate;
+}
+
 static void on_hello(io_thread_impl_t *io, session_t *s, const Enlace__Hello *h)
 {
     if (h->version != 1) {
-        session_send_error(io, s, ENLACE__ERROR_CODE__ERROR_UNSUPPORTED_VERSION, 0,
-                           "this broker speaks protocol version 1");
-        s->state = SESSION_READY;
-        session_close(io, s, "unsupported protocol version");
+        refuse(io, s, "hello", ENLACE__ERROR_CODE__ERROR_UNSUPPORTED_VERSION, 0,
+               "unsupported protocol version: this broker speaks version 1", true);
         return;
     }
     Enlace__Welcome w = ENLACE__WELCOME__INIT;
@@ -372,7 +395,7 @@ static void on_hello(io_thread_impl_t *io, session_t *s, const Enlace__Hello *h)
     s->state = SESSION_READY;
     s->opened = true;
     s->deadline_ms = io_now_ms() + io->shared.cfg->idle_timeout_ms;
-    s->tokens = policy_publish_rate(s->snap->policy, s->agency);
+    s->tokens = session_publish_rate(io, s); /* the bucket starts full */
     s->tokens_at_ms = io_now_ms();
     io_to_sequencer(io, rec_session_opened(s->id, s->agency, s->cert_sha256, s->peer));
     blog(BLOG_INFO, "session.opened", "agency", s->agency, "peer", s->peer, NULL);
@@ -467,9 +490,7 @@ static Enlace__ErrorCode check_publish(io_thread_impl_t *io, session_t *s,
         snprintf(why, why_len, "message expired before it was published");
         return ENLACE__ERROR_CODE__ERROR_EXPIRED;
     }
-    unsigned rate = policy_publish_rate(pol, s->agency);
-    if (!rate)
-        rate = io->shared.cfg->publish_rate;
+    unsigned rate = session_publish_rate(io, s);
     if (!rate_allows(s, rate)) {
         snprintf(why, why_len, "publish rate limit of %u/s exceeded", rate);
         return ENLACE__ERROR_CODE__ERROR_RATE_LIMITED;
@@ -528,16 +549,16 @@ static void on_subscribe(io_thread_impl_t *io, session_t *s, const Enlace__Subsc
     subscription_t *slot = NULL;
     for (int i = 0; i < SESSION_MAX_SUBS; i++) {
         if (s->subs[i].used && strcmp(s->subs[i].name, sub->name) == 0) {
-            session_send_error(io, s, ENLACE__ERROR_CODE__ERROR_PROTOCOL, sub->correlation_id,
-                               "this session already uses that subscription name");
+            refuse(io, s, "subscribe", ENLACE__ERROR_CODE__ERROR_PROTOCOL, sub->correlation_id,
+                   "this session already uses that subscription name", false);
             return;
         }
         if (!s->subs[i].used && !slot)
             slot = &s->subs[i];
     }
     if (!slot) {
-        session_send_error(io, s, ENLACE__ERROR_CODE__ERROR_RATE_LIMITED, sub->correlation_id,
-                           "too many subscriptions in this session");
+        refuse(io, s, "subscribe", ENLACE__ERROR_CODE__ERROR_RATE_LIMITED, sub->correlation_id,
+               "too many subscriptions in this session", false);
         return;
     }
     bus_msg_t *m = bus_msg_new(BUS_SUBSCRIBE);
@@ -645,10 +666,8 @@ static void on_receipt_request(io_thread_impl_t *io, session_t *s, const Enlace_
 static void on_audit_fetch(io_thread_impl_t *io, session_t *s, const Enlace__AuditFetch *a)
 {
     if (s->role != ENLACE__ROLE__ROLE_AUDITOR) {
-        audit_denied(io, s, "audit-fetch", ENLACE__ERROR_CODE__ERROR_NOT_AUTHORIZED,
-                     "only the auditor role may fetch the log", NULL, NULL);
-        session_send_error(io, s, ENLACE__ERROR_CODE__ERROR_NOT_AUTHORIZED, a->correlation_id,
-                           "only the auditor role may fetch the log");
+        refuse(io, s, "audit-fetch", ENLACE__ERROR_CODE__ERROR_NOT_AUTHORIZED, a->correlation_id,
+               "only the auditor role may fetch the log", false);
         return;
     }
     uint64_t size = log_size(io->shared.log);
@@ -693,10 +712,8 @@ static void on_frame(io_thread_impl_t *io, session_t *s, Enlace__Frame *f)
 {
     if (s->state == SESSION_HELLO) {
         if (f->kind_case != ENLACE__FRAME__KIND_HELLO) {
-            session_send_error(io, s, ENLACE__ERROR_CODE__ERROR_PROTOCOL, 0,
-                               "the first frame must be Hello");
-            s->state = SESSION_READY;
-            session_close(io, s, "protocol violation before Hello");
+            refuse(io, s, "hello", ENLACE__ERROR_CODE__ERROR_PROTOCOL, 0,
+                   "the first frame must be Hello", true);
             return;
         }
         on_hello(io, s, f->hello);
@@ -723,9 +740,8 @@ static void on_frame(io_thread_impl_t *io, session_t *s, Enlace__Frame *f)
     case ENLACE__FRAME__KIND_PONG: break;
     case ENLACE__FRAME__KIND_GOODBYE: session_close(io, s, "client said goodbye"); break;
     default:
-        session_send_error(io, s, ENLACE__ERROR_CODE__ERROR_PROTOCOL, 0,
-                           "frame kind not accepted from a client");
-        session_close(io, s, "protocol violation");
+        refuse(io, s, "frame", ENLACE__ERROR_CODE__ERROR_PROTOCOL, 0,
+               "frame kind not accepted from a client", true);
         break;
     }
 }
@@ -777,12 +793,7 @@ static void read_frames(io_thread_impl_t *io, session_t *s)
                 Enlace__ErrorCode code = rc == ENLACE_ERR_TOO_LARGE
                                              ? ENLACE__ERROR_CODE__ERROR_FRAME_TOO_LARGE
                                              : ENLACE__ERROR_CODE__ERROR_MALFORMED;
-                audit_denied(io, s, "frame", code, why, NULL, NULL);
-                session_send_error(io, s, code, 0, why);
-                s->state = SESSION_READY;
-                session_close(io, s, code == ENLACE__ERROR_CODE__ERROR_FRAME_TOO_LARGE
-                                         ? "frame too large"
-                                         : "malformed frame");
+                refuse(io, s, "frame", code, 0, why, true);
                 break;
             }
             on_frame(io, s, f);
@@ -883,8 +894,8 @@ void session_on_reply(io_thread_impl_t *io, session_t *s, bus_msg_t *m)
                               (policy_may_read(s->snap->policy, s->agency, h->topic) &&
                                (h->n_recipients == 0 || is_recipient(h, s->agency))));
         if (!allowed) {
-            session_send_error(io, s, ENLACE__ERROR_CODE__ERROR_NOT_AUTHORIZED, m->correlation_id,
-                               "no receipt: you neither sent nor may read that message");
+            refuse(io, s, "receipt", ENLACE__ERROR_CODE__ERROR_NOT_AUTHORIZED, m->correlation_id,
+                   "no receipt: you neither sent nor may read that message", false);
         } else {
             Enlace__Receipt rc = ENLACE__RECEIPT__INIT;
             rc.correlation_id = m->correlation_id;
@@ -908,7 +919,7 @@ void session_on_reply(io_thread_impl_t *io, session_t *s, bus_msg_t *m)
     case BUS_ERROR:
         if (m->request == BUS_PUBLISH && s->pending)
             s->pending--;
-        for (int i = 0; i < SESSION_MAX_SUBS; i++)
+        for (int i = 0; m->request == BUS_SUBSCRIBE && i < SESSION_MAX_SUBS; i++)
             if (s->subs[i].used && !s->subs[i].active &&
                 s->subs[i].correlation == m->correlation_id)
                 memset(&s->subs[i], 0, sizeof s->subs[i]);
@@ -940,6 +951,8 @@ void session_recheck(io_thread_impl_t *io, session_t *s, snapshot_t *snap)
     }
     snapshot_unref(&s->snap);
     s->snap = snapshot_ref(snap);
+    s->role = policy_role(snap->policy, s->agency) == POLICY_ROLE_AUDITOR ? ENLACE__ROLE__ROLE_AUDITOR
+                                                                            : ENLACE__ROLE__ROLE_AGENCY;
     /* Subscriptions that the new policy no longer allows end now. */
     for (int i = 0; i < SESSION_MAX_SUBS; i++) {
         if (s->subs[i].used && !policy_may_subscribe(snap->policy, s->agency, s->subs[i].filter)) {

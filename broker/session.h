@@ -58,6 +58,7 @@ typedef struct session {
     uint8_t *cert_der;          /* leaf DER (for Published records) */
     size_t cert_der_len;        /* bytes in cert_der */
     bool opened;                /* a SessionOpened record was written */
+    bool counted;               /* holds a slot in agency_count */
     bool lingering;             /* refused handshake: draining input so the alert arrives */
     codec_decoder_t *dec;       /* bounded frame decoder */
     uint8_t *out;               /* encoded frames waiting for SSL_write */

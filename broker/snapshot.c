@@ -6,6 +6,7 @@
 #include <string.h>
 #include <openssl/evp.h>
 
+#include "cert.h"
 #include "tls_server.h"
 
 enlace_err_t file_sha256(const char *path, uint8_t out[32])
@@ -39,6 +40,15 @@ enlace_err_t snapshot_load(const broker_config_t *cfg, snapshot_t **out, char *w
     enlace_err_t rc = policy_load(cfg->policy_file, &s->policy, why, why_len);
     if (rc != ENLACE_OK)
         goto fail;
+    /* cert_trust_load refuses a CRL that is stale, not yet valid or not signed
+     * by a CA of the bundle: such a CRL would make every handshake fail, so it
+     * is refused at load (the old one stays in force on reload). */
+    X509_STORE *check = cert_trust_load(cfg->tls_ca, cfg->tls_crl, why, why_len);
+    if (!check) {
+        rc = ENLACE_ERR_BAD_CERT;
+        goto fail;
+    }
+    X509_STORE_free(check);
     s->tls = tls_server_ctx_new(cfg->tls_certificate, cfg->tls_key, cfg->tls_ca, cfg->tls_crl,
                                 why, why_len);
     if (!s->tls) {

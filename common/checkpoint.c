@@ -90,8 +90,8 @@ static long b64_decode(const char *in, size_t len, uint8_t *out, size_t max)
                 return -1;
             }
         }
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
-                     (uint32_t)v[3];
+        uint32_t w =
+            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
         if ((pad == 1 && (w & 0xFF) != 0) || (pad == 2 && (w & 0xFFFF) != 0)) {
             return -1; /* non-canonical unused bits */
         }
@@ -257,8 +257,7 @@ enlace_err_t note_parse_verifier_key(const char *vkey, char **name, uint8_t pub[
         }
         want[i] = (uint8_t)v;
     }
-    if (b64_decode(p2 + 1, strlen(p2 + 1), raw, sizeof(raw)) != 33 ||
-        raw[0] != NOTE_ALG_ED25519) {
+    if (b64_decode(p2 + 1, strlen(p2 + 1), raw, sizeof(raw)) != 33 || raw[0] != NOTE_ALG_ED25519) {
         return ENLACE_ERR_MALFORMED;
     }
     char *n = strndup(vkey, nlen);
@@ -401,8 +400,8 @@ done:
 }
 
 /* Verify one signature line's payload by the known key: raw = key id || signature. */
-static bool sig_verifies(const uint8_t *pub, const uint8_t *raw, size_t raw_len,
-                         const char *body, size_t body_len)
+static bool sig_verifies(const uint8_t *pub, const uint8_t *raw, size_t raw_len, const char *body,
+                         size_t body_len)
 {
     if (raw_len != 4 + ED25519_SIG_LEN) {
         return false;
@@ -411,8 +410,7 @@ static bool sig_verifies(const uint8_t *pub, const uint8_t *raw, size_t raw_len,
     if (key == NULL) {
         return false;
     }
-    enlace_err_t rc =
-        crypto_verify(key, (const uint8_t *)body, body_len, raw + 4, ED25519_SIG_LEN);
+    enlace_err_t rc = crypto_verify(key, (const uint8_t *)body, body_len, raw + 4, ED25519_SIG_LEN);
     EVP_PKEY_free(key);
     return rc == ENLACE_OK;
 }

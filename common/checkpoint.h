@@ -16,7 +16,8 @@
  *     If you think cryptography is the answer to your problem,
  *     then you don't know what your problem is.
  *
- *     — PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=
+ *     — PeterNeumann
+ * x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=
  *
  * Parsing (checkpoint_open) treats the note as untrusted: at most CHECKPOINT_MAX_NOTE
  * bytes, valid UTF-8 with no control character but newline, every signature line well

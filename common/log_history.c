@@ -154,8 +154,8 @@ enlace_err_t log_history_truncate(int dfd, uint64_t len)
     if (fd < 0) {
         return ENLACE_ERR_IO;
     }
-    enlace_err_t rc = ftruncate(fd, (off_t)len) == 0 && fdatasync(fd) == 0 ? ENLACE_OK
-                                                                             : ENLACE_ERR_IO;
+    enlace_err_t rc =
+        ftruncate(fd, (off_t)len) == 0 && fdatasync(fd) == 0 ? ENLACE_OK : ENLACE_ERR_IO;
     close(fd);
     return rc;
 }
@@ -165,8 +165,8 @@ enlace_err_t log_history_append(int dfd, const char *note)
     bool created = false;
     int fd = openat(dfd, LOG_HISTORY_FILE, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) {
-        fd = openat(dfd, LOG_HISTORY_FILE, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC,
-                    0600);
+        fd =
+            openat(dfd, LOG_HISTORY_FILE, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         created = true;
     }
     if (fd < 0) {

@@ -9,10 +9,10 @@
 #define MAX_RETIRED 64
 
 struct log_table {
-    _Atomic(void **) slots;       /* current pointer array (readers load it acquire) */
-    size_t cap;                   /* its number of slots (writer only) */
-    void **retired[MAX_RETIRED];  /* earlier arrays, kept for readers until destroy */
-    unsigned n_retired;           /* how many */
+    _Atomic(void **) slots;      /* current pointer array (readers load it acquire) */
+    size_t cap;                  /* its number of slots (writer only) */
+    void **retired[MAX_RETIRED]; /* earlier arrays, kept for readers until destroy */
+    unsigned n_retired;          /* how many */
 };
 
 struct log_index {

@@ -40,16 +40,16 @@ typedef struct {
 
 struct log_store {
     /* configuration (immutable after open) */
-    char *dir;                /* directory path */
-    int dfd;                  /* directory fd: openat, fsync, flock */
-    bool writable;            /* false: read-only open */
-    log_fsync_t fsync;        /* durability mode */
-    unsigned batch_ms;        /* BATCH sync interval */
-    uint64_t segment_size;    /* roll threshold in bytes */
-    char *origin;             /* checkpoint origin and key name (may be NULL read-only) */
-    EVP_PKEY *key;            /* borrowed signing key (writer) */
-    uint8_t pub[32];          /* Ed25519 public key checkpoints are checked against */
-    bool have_pub;            /* pub is set */
+    char *dir;             /* directory path */
+    int dfd;               /* directory fd: openat, fsync, flock */
+    bool writable;         /* false: read-only open */
+    log_fsync_t fsync;     /* durability mode */
+    unsigned batch_ms;     /* BATCH sync interval */
+    uint64_t segment_size; /* roll threshold in bytes */
+    char *origin;          /* checkpoint origin and key name (may be NULL read-only) */
+    EVP_PKEY *key;         /* borrowed signing key (writer) */
+    uint8_t pub[32];       /* Ed25519 public key checkpoints are checked against */
+    bool have_pub;         /* pub is set */
 
     /* shared with reader threads */
     _Atomic uint64_t committed; /* published record count (release/acquire) */
@@ -59,27 +59,27 @@ struct log_store {
     char *note;                 /* latest signed checkpoint note, or NULL */
 
     /* writer state */
-    size_t n_segs;            /* segments created */
-    merkle_t *tree;           /* leaves of committed and pending records */
-    uint64_t last_time_ms;    /* largest record time so far */
-    size_t p_seg;             /* segment the next frame goes to */
-    uint64_t p_end;           /* offset in it where the next frame goes */
-    uint8_t *buf;             /* pending frames */
-    size_t buf_len, buf_cap;  /* bytes used / allocated */
-    log_part_t *parts;        /* pending runs, in order */
+    size_t n_segs;           /* segments created */
+    merkle_t *tree;          /* leaves of committed and pending records */
+    uint64_t last_time_ms;   /* largest record time so far */
+    size_t p_seg;            /* segment the next frame goes to */
+    uint64_t p_end;          /* offset in it where the next frame goes */
+    uint8_t *buf;            /* pending frames */
+    size_t buf_len, buf_cap; /* bytes used / allocated */
+    log_part_t *parts;       /* pending runs, in order */
     size_t n_parts, cap_parts;
-    uint64_t n_pending;       /* pending records */
-    size_t unsynced_seg;      /* lowest segment with unsynced data, SIZE_MAX if none */
-    bool dir_dirty;           /* a file was created since the directory was fsynced */
-    uint64_t last_sync_ms;    /* monotonic time of the last sync */
-    bool failed;              /* a write or sync failed: refuse further writes */
-    bool have_ckpt;           /* a checkpoint has been signed (now or before) */
-    uint64_t ckpt_size;       /* its tree size */
-    uint8_t ckpt_root[32];    /* its root */
+    uint64_t n_pending;    /* pending records */
+    size_t unsynced_seg;   /* lowest segment with unsynced data, SIZE_MAX if none */
+    bool dir_dirty;        /* a file was created since the directory was fsynced */
+    uint64_t last_sync_ms; /* monotonic time of the last sync */
+    bool failed;           /* a write or sync failed: refuse further writes */
+    bool have_ckpt;        /* a checkpoint has been signed (now or before) */
+    uint64_t ckpt_size;    /* its tree size */
+    uint8_t ckpt_root[32]; /* its root */
 
     /* recovery report */
-    uint64_t recovered;          /* bytes cut from the torn tail */
-    char recovery_detail[512];   /* what was cut and why */
+    uint64_t recovered;        /* bytes cut from the torn tail */
+    char recovery_detail[512]; /* what was cut and why */
 };
 
 /* log_recover.c: list, read and check the segments, check the checkpoints, cut a torn

@@ -126,8 +126,8 @@ static bool good_frame_follows(int fd, uint64_t from, uint64_t file_size, uint64
         return false;
     }
     uint64_t span = file_size - from;
-    size_t n = span > RESYNC_WINDOW + LOG_MAX_RECORD ? RESYNC_WINDOW + LOG_MAX_RECORD
-                                                      : (size_t)span;
+    size_t n =
+        span > RESYNC_WINDOW + LOG_MAX_RECORD ? RESYNC_WINDOW + LOG_MAX_RECORD : (size_t)span;
     uint8_t *buf = malloc(n);
     bool found = false;
     if (buf == NULL || pread(fd, buf, n, (off_t)from) != (ssize_t)n) {
@@ -189,8 +189,8 @@ static enlace_err_t load_segment(log_store_t *log, size_t i, bool last, scan_res
                          strerror(errno));
             break;
         }
-        enlace_err_t urc = st == LOG_FRAME_OK ? log_record_unpack(data, len, &rec)
-                                              : ENLACE_ERR_MALFORMED;
+        enlace_err_t urc =
+            st == LOG_FRAME_OK ? log_record_unpack(data, len, &rec) : ENLACE_ERR_MALFORMED;
         if (urc == ENLACE_ERR_NOMEM) {
             rc = urc;
             break;
@@ -229,10 +229,11 @@ static enlace_err_t load_segment(log_store_t *log, size_t i, bool last, scan_res
             break;
         }
         if (rec->seq != res->records) {
-            rc = log_say(ENLACE_ERR_CORRUPT, why, why_len,
-                         "record at %s offset %" PRIu64 " has seq %" PRIu64 " but is record %" PRIu64
-                         " of the log: records missing, duplicated or reordered",
-                         s->name, off, rec->seq, res->records);
+            rc =
+                log_say(ENLACE_ERR_CORRUPT, why, why_len,
+                        "record at %s offset %" PRIu64 " has seq %" PRIu64 " but is record %" PRIu64
+                        " of the log: records missing, duplicated or reordered",
+                        s->name, off, rec->seq, res->records);
             codec_free((ProtobufCMessage **)&rec);
             break;
         }
@@ -252,8 +253,7 @@ static enlace_err_t load_segment(log_store_t *log, size_t i, bool last, scan_res
     return rc;
 }
 
-static enlace_err_t load_segments(log_store_t *log, scan_result_t *res, char *why,
-                                  size_t why_len)
+static enlace_err_t load_segments(log_store_t *log, scan_result_t *res, char *why, size_t why_len)
 {
     log_segment_file_t *files = NULL;
     size_t n = 0;
@@ -323,12 +323,12 @@ done:
 /* ---- checkpoints ------------------------------------------------------------------- */
 
 /* Verify a stored note against the store's key and origin. */
-static enlace_err_t open_note(log_store_t *log, const char *note, const char *where,
-                              uint64_t *size, uint8_t root[32], char *why, size_t why_len)
+static enlace_err_t open_note(log_store_t *log, const char *note, const char *where, uint64_t *size,
+                              uint8_t root[32], char *why, size_t why_len)
 {
     char reason[200], *origin = NULL;
-    enlace_err_t rc =
-        checkpoint_open_why(note, log->origin, log->pub, &origin, size, root, reason, sizeof(reason));
+    enlace_err_t rc = checkpoint_open_why(note, log->origin, log->pub, &origin, size, root, reason,
+                                          sizeof(reason));
     if (rc == ENLACE_ERR_BAD_SIGNATURE) {
         return log_say(rc, why, why_len,
                        "%s is not signed by the configured checkpoint key for %s (%s)", where,
@@ -348,12 +348,12 @@ static enlace_err_t open_note(log_store_t *log, const char *note, const char *wh
 
 /* Walk state for finding the earliest checkpoint in the history that disagrees. */
 typedef struct {
-    log_store_t *log;     /* the store */
-    uint64_t records;     /* records the log holds */
-    uint64_t agree_size;  /* largest size of an agreeing checkpoint before the first bad */
-    bool found;           /* a disagreeing entry was found */
-    uint64_t bad_index;   /* its index in the history */
-    uint64_t bad_size;    /* its size */
+    log_store_t *log;    /* the store */
+    uint64_t records;    /* records the log holds */
+    uint64_t agree_size; /* largest size of an agreeing checkpoint before the first bad */
+    bool found;          /* a disagreeing entry was found */
+    uint64_t bad_index;  /* its index in the history */
+    uint64_t bad_size;   /* its size */
 } locate_t;
 
 static enlace_err_t locate_entry(const char *note, uint64_t index, void *user)
@@ -470,9 +470,8 @@ static enlace_err_t check_checkpoints(log_store_t *log, const scan_result_t *res
          (rc = compare(log, res, where1, s1, r1, why, why_len)) != ENLACE_OK)) {
         goto done;
     }
-    if (last != NULL &&
-        ((rc = open_note(log, last, where2, &s2, r2, why, why_len)) != ENLACE_OK ||
-         (rc = compare(log, res, where2, s2, r2, why, why_len)) != ENLACE_OK)) {
+    if (last != NULL && ((rc = open_note(log, last, where2, &s2, r2, why, why_len)) != ENLACE_OK ||
+                         (rc = compare(log, res, where2, s2, r2, why, why_len)) != ENLACE_OK)) {
         goto done;
     }
     /* Adopt the newer one (they are the same unless a crash fell between the writes). */
@@ -525,7 +524,8 @@ enlace_err_t log_recover(log_store_t *log, char *why, size_t why_len)
     /* Everything checked: now change the disk. */
     if (res.torn) {
         log_seg_t *s = log_seg_get(log, log->n_segs - 1);
-        if (log->writable && (ftruncate(s->fd, (off_t)res.tail_off) != 0 || fdatasync(s->fd) != 0)) {
+        if (log->writable &&
+            (ftruncate(s->fd, (off_t)res.tail_off) != 0 || fdatasync(s->fd) != 0)) {
             return log_say(ENLACE_ERR_IO, why, why_len, "cannot cut the torn tail of %s: %s",
                            s->name, strerror(errno));
         }

@@ -146,13 +146,13 @@ bool log_segment_relist(const char *dir, uint64_t want, log_segment_file_t **fil
 /* ---- frame reader ---------------------------------------------------------------------- */
 
 struct log_frame_reader {
-    int fd;            /* borrowed file descriptor */
-    uint8_t *buf;      /* read buffer */
-    size_t cap;        /* its capacity */
-    size_t start;      /* first unconsumed byte in buf */
-    size_t end;        /* end of valid bytes in buf */
-    uint64_t buf_off;  /* file offset of buf[0] */
-    bool eof;          /* a read returned 0 */
+    int fd;           /* borrowed file descriptor */
+    uint8_t *buf;     /* read buffer */
+    size_t cap;       /* its capacity */
+    size_t start;     /* first unconsumed byte in buf */
+    size_t end;       /* end of valid bytes in buf */
+    uint64_t buf_off; /* file offset of buf[0] */
+    bool eof;         /* a read returned 0 */
 };
 
 log_frame_reader_t *log_frame_reader_new(int fd)
@@ -376,8 +376,7 @@ static enlace_err_t scan_segment(scan_t *s, int dfd, const log_segment_file_t *f
         Enlace__Record *rec = NULL;
         if (log_record_unpack(data, len, &rec) != ENLACE_OK) {
             problem(s, LOG_SCAN_UNDECODABLE, f->name, off, 0,
-                    "record at offset %" PRIu64 " has a good CRC but is not an enlace.Record",
-                    off);
+                    "record at offset %" PRIu64 " has a good CRC but is not an enlace.Record", off);
             s->rep.next_seq++;
             in_segment++;
             continue;

@@ -117,13 +117,13 @@ const char *log_scan_issue_str(log_scan_issue_t issue);
 
 /* A record found by log_scan. Everything is borrowed for the duration of the callback. */
 typedef struct {
-    uint64_t index;             /* position in the scan: records delivered before it */
-    uint64_t seq;               /* the record's own seq (== index in a sound log) */
-    const uint8_t *data;        /* record bytes: the Merkle leaf is SHA-256(0x00||data) */
-    size_t len;                 /* their length */
-    const Enlace__Record *rec;  /* unpacked but NOT validated (validate_record if needed) */
-    const char *segment;        /* segment file name */
-    uint64_t offset;            /* byte offset of the frame in the segment */
+    uint64_t index;            /* position in the scan: records delivered before it */
+    uint64_t seq;              /* the record's own seq (== index in a sound log) */
+    const uint8_t *data;       /* record bytes: the Merkle leaf is SHA-256(0x00||data) */
+    size_t len;                /* their length */
+    const Enlace__Record *rec; /* unpacked but NOT validated (validate_record if needed) */
+    const char *segment;       /* segment file name */
+    uint64_t offset;           /* byte offset of the frame in the segment */
 } log_scan_entry_t;
 
 /* A problem found by log_scan. Borrowed for the duration of the callback. */

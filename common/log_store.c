@@ -249,9 +249,12 @@ enlace_err_t log_append(log_store_t *log, Enlace__Record *rec, uint64_t *seq, ui
     }
     /* Committed to the batch from here on: nothing below can fail. */
     if (roll || log->n_parts == 0) {
-        log->parts[log->n_parts++] = (log_part_t){
-            .seg = seg, .file_off = off, .buf_off = log->buf_len, .len = 0, .new_seg = roll,
-            .first_seq = s};
+        log->parts[log->n_parts++] = (log_part_t){.seg = seg,
+                                                  .file_off = off,
+                                                  .buf_off = log->buf_len,
+                                                  .len = 0,
+                                                  .new_seg = roll,
+                                                  .first_seq = s};
     }
     log->parts[log->n_parts - 1].len += frame;
     log->buf_len += frame;
@@ -512,9 +515,9 @@ enlace_err_t log_checkpoint(log_store_t *log, bool force, char **note)
     }
     /* Never sign a checkpoint inconsistent with the previous one (defence in depth: the
      * tree is append-only and was checked against it at open). */
-    if (log->have_ckpt && (size < log->ckpt_size ||
-                           merkle_root(log->tree, log->ckpt_size, prev) != ENLACE_OK ||
-                           CRYPTO_memcmp(prev, log->ckpt_root, 32) != 0)) {
+    if (log->have_ckpt &&
+        (size < log->ckpt_size || merkle_root(log->tree, log->ckpt_size, prev) != ENLACE_OK ||
+         CRYPTO_memcmp(prev, log->ckpt_root, 32) != 0)) {
         rc = ENLACE_ERR_CORRUPT;
         goto out;
     }

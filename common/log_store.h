@@ -26,9 +26,11 @@
  * Index and tree are rebuilt in memory at open, not persisted: open reads every record
  * once (CRC, decode, SHA-256), which is also the check that recovery needs, and a
  * persisted index would be one more file to keep consistent across crashes and one more
- * thing to distrust. Measured by bench_log: about 1 s per million 1 KiB records on the
- * development machine. Memory: 8 bytes of index per record plus the tree's ~43
- * (merkle.h), about 51 bytes per record (51 MB per million).
+ * thing to distrust. Measured by bench_log on the 2-core development machine: 1.6-2.1 s
+ * per million 1 KiB records (page cache warm). Memory: 8 bytes of index per record plus
+ * the tree's ~43 (merkle.h): 51-52 bytes per record measured (about 50 MB per million).
+ * One file descriptor stays open per segment: keep segment_size large enough that the
+ * segment count stays well inside RLIMIT_NOFILE (64 MiB segments: 64 GiB per 1000 fds).
  *
  * Durability (log_fsync_t): ALWAYS (default) fdatasyncs every commit before publishing
  * it. BATCH publishes after write() and fdatasyncs when batch_ms have passed since the
@@ -84,17 +86,17 @@
 typedef enum { LOG_FSYNC_ALWAYS = 0, LOG_FSYNC_BATCH, LOG_FSYNC_NEVER } log_fsync_t;
 
 typedef struct {
-    const char *dir;         /* log directory (required) */
-    uint64_t segment_size;   /* roll a segment before it would pass this many bytes;
-                                0 = LOG_DEFAULT_SEGMENT_SIZE; clamped to the limits above */
-    log_fsync_t fsync;       /* durability mode (above); default ALWAYS */
-    unsigned batch_ms;       /* BATCH: longest time between fdatasyncs (0 = every commit) */
-    const char *origin;      /* checkpoint origin line, also the note key name (required
-                                with checkpoint_key; optional for read-only: when set,
-                                checkpoints with another origin are refused) */
-    EVP_PKEY *checkpoint_key; /* Ed25519 private key (borrowed; must outlive the store);
-                                 NULL = read-only open (auditor): nothing is written,
-                                 cut or locked, and no append is allowed */
+    const char *dir;               /* log directory (required) */
+    uint64_t segment_size;         /* roll a segment before it would pass this many bytes;
+                                      0 = LOG_DEFAULT_SEGMENT_SIZE; clamped to the limits above */
+    log_fsync_t fsync;             /* durability mode (above); default ALWAYS */
+    unsigned batch_ms;             /* BATCH: longest time between fdatasyncs (0 = every commit) */
+    const char *origin;            /* checkpoint origin line, also the note key name (required
+                                      with checkpoint_key; optional for read-only: when set,
+                                      checkpoints with another origin are refused) */
+    EVP_PKEY *checkpoint_key;      /* Ed25519 private key (borrowed; must outlive the store);
+                                      NULL = read-only open (auditor): nothing is written,
+                                      cut or locked, and no append is allowed */
     const uint8_t *checkpoint_pub; /* read-only open: 32-byte Ed25519 key to check the
                                       stored checkpoints against (NULL: not checked).
                                       Ignored when checkpoint_key is set. */

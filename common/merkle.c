@@ -25,12 +25,12 @@ typedef struct {
 } hash_vec_t;
 
 struct merkle {
-    uint64_t size;                      /* leaves appended */
-    bool compact;                       /* true: only `frontier` is kept */
-    uint8_t frontier[MAX_LEVELS][32];   /* per level: the last node completed as a left
-                                           child (the roots of the perfect subtrees that
-                                           make up the current tree, by size bits) */
-    hash_vec_t levels[MAX_LEVELS / 2];  /* levels[j]: complete nodes of level 2j */
+    uint64_t size;                     /* leaves appended */
+    bool compact;                      /* true: only `frontier` is kept */
+    uint8_t frontier[MAX_LEVELS][32];  /* per level: the last node completed as a left
+                                          child (the roots of the perfect subtrees that
+                                          make up the current tree, by size bits) */
+    hash_vec_t levels[MAX_LEVELS / 2]; /* levels[j]: complete nodes of level 2j */
 };
 
 /* SHA-256 fetched once: an implicit fetch per hash (EVP_sha256()) costs twice the hash
@@ -380,8 +380,7 @@ enlace_err_t merkle_consistency_proof(const merkle_t *m, uint64_t old_size, uint
 /* ---- verification (RFC 9162 sections 2.1.3.2 and 2.1.4.2) ------------------------------ */
 
 enlace_err_t merkle_verify_inclusion(const uint8_t leaf[32], uint64_t index, uint64_t size,
-                                     const uint8_t (*proof)[32], size_t n,
-                                     const uint8_t root[32])
+                                     const uint8_t (*proof)[32], size_t n, const uint8_t root[32])
 {
     if (index >= size || n > MERKLE_MAX_PROOF) {
         return ENLACE_ERR_INVALID;

@@ -21,7 +21,9 @@
  * any length (enlace-audit verify) and need no proofs.
  *
  * The verification functions are pure and follow RFC 9162 sections 2.1.3.2 and 2.1.4.2
- * exactly; digests are compared in constant time. A merkle_t is not thread safe: one
+ * exactly; digests are compared in constant time. Hashing aborts the process if OpenSSL
+ * cannot compute SHA-256 (out of memory): a tree must never hold a wrong hash, and the
+ * void hash functions have no error to return. A merkle_t is not thread safe: one
  * thread owns it (the log writer). The stateless functions are thread safe.
  *
  * Related: log_store.h (keeps a merkle_t of the log), checkpoint.h (signs its root).
@@ -103,8 +105,7 @@ enlace_err_t merkle_consistency_proof(const merkle_t *m, uint64_t old_size, uint
  * fit the sizes (too short or too long); ENLACE_ERR_HASH_MISMATCH when the computed root
  * differs from `root`. proof may be NULL when n is 0. */
 enlace_err_t merkle_verify_inclusion(const uint8_t leaf[32], uint64_t index, uint64_t size,
-                                     const uint8_t (*proof)[32], size_t n,
-                                     const uint8_t root[32]);
+                                     const uint8_t (*proof)[32], size_t n, const uint8_t root[32]);
 
 /* Verify that the tree of new_size leaves with root new_root extends the tree of
  * old_size leaves with root old_root, using RFC 9162 section 2.1.4.2.

@@ -32,8 +32,8 @@
 #include "log_store.h"
 
 typedef struct {
-    int producer;  /* who sent it */
-    uint64_t t0;   /* enqueue time, ns */
+    int producer; /* who sent it */
+    uint64_t t0;  /* enqueue time, ns */
 } item_t;
 
 /* The queue between producers and the writer (a mutex is fine here: the benchmark is
@@ -41,11 +41,11 @@ typedef struct {
 typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t nonempty;
-    pthread_cond_t credit;  /* a producer's window opened */
+    pthread_cond_t credit; /* a producer's window opened */
     item_t *items;
     size_t n, cap;
-    int *credits;           /* per producer: records it may still send */
-    uint64_t to_send;       /* records left to enqueue, all producers */
+    int *credits;     /* per producer: records it may still send */
+    uint64_t to_send; /* records left to enqueue, all producers */
     bool done;
 } queue_t;
 
@@ -239,11 +239,10 @@ int main(int argc, char **argv)
     uint64_t records = 200000, open_records = 1000000;
     size_t size = 1024;
     unsigned batch_ms = 5;
-    static const struct option opts[] = {{"dir", 1, 0, 'd'},          {"producers", 1, 0, 'p'},
-                                         {"window", 1, 0, 'w'},       {"records", 1, 0, 'n'},
-                                         {"size", 1, 0, 's'},         {"fsync", 1, 0, 'f'},
-                                         {"batch-ms", 1, 0, 'b'},     {"open-records", 1, 0, 'o'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"dir", 1, 0, 'd'},      {"producers", 1, 0, 'p'},    {"window", 1, 0, 'w'},
+        {"records", 1, 0, 'n'},  {"size", 1, 0, 's'},         {"fsync", 1, 0, 'f'},
+        {"batch-ms", 1, 0, 'b'}, {"open-records", 1, 0, 'o'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -336,8 +335,8 @@ int main(int argc, char **argv)
     double rate = (double)heavy.records / heavy.seconds;
     printf("heavy load (%d producers x window %d): %" PRIu64 " records in %.2f s = %.0f records/s "
            "(%.1f MiB/s); %" PRIu64 " commits (%.0f/s), %.1f records per commit\n",
-           producers, window, heavy.records, heavy.seconds, rate,
-           rate * (double)size / 1048576.0, heavy.commits, (double)heavy.commits / heavy.seconds,
+           producers, window, heavy.records, heavy.seconds, rate, rate * (double)size / 1048576.0,
+           heavy.commits, (double)heavy.commits / heavy.seconds,
            (double)heavy.records / (double)heavy.commits);
     printf("  commit latency (enqueue -> durable ack): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
            pct(&heavy, 0.5), pct(&heavy, 0.99), pct(&heavy, 1.0));

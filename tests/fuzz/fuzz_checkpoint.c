@@ -61,8 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         checkpoint_open_why(note, KEY_NAME, pub, &origin, &tree_size, root, why, sizeof(why));
     if (rc == ENLACE_OK) {
         size_t text_len = 0;
-        if (note_verify(note, KEY_NAME, pub, &text_len, NULL, 0) != ENLACE_OK ||
-            text_len == 0 || text_len > size) {
+        if (note_verify(note, KEY_NAME, pub, &text_len, NULL, 0) != ENLACE_OK || text_len == 0 ||
+            text_len > size) {
             abort();
         }
         free(origin);
@@ -76,7 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t root2[32];
         if (checkpoint_format(origin, tree_size, root, &body) == ENLACE_OK) {
             if (checkpoint_parse_body(body, strlen(body), &origin2, &size2, root2) != ENLACE_OK ||
-                strcmp(origin, origin2) != 0 || size2 != tree_size || memcmp(root, root2, 32) != 0) {
+                strcmp(origin, origin2) != 0 || size2 != tree_size ||
+                memcmp(root, root2, 32) != 0) {
                 abort();
             }
         }

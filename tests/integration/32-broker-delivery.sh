@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Durable delivery: offline subscriber across a broker restart, slow consumer.
 source "$(dirname "$0")/lib.sh"
-SESSION_BUFFER=512K standard_setup
+standard_setup
 bt offline setup
 bt offline publish 50
 stop_broker

@@ -149,8 +149,8 @@ static int do_verify(log_store_t *log, const char *dir, uint64_t min, const uint
         rep.records != n) {
         return fail("log_scan found problems after recovery");
     }
-    printf("ok: %" PRIu64 " records (>= %" PRIu64 " reported), checkpoint %" PRIu64
-           ", %" PRIu64 " bytes cut: %s\n",
+    printf("ok: %" PRIu64 " records (>= %" PRIu64 " reported), checkpoint %" PRIu64 ", %" PRIu64
+           " bytes cut: %s\n",
            n, min, ck_size, log_recovered_bytes(log), log_recovery_detail(log));
     return 0;
 }

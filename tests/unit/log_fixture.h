@@ -24,8 +24,8 @@
 
 #define FIX_ORIGIN "test.enlace.example/log"
 
-static EVP_PKEY *fix_key;    /* checkpoint signing key */
-static uint8_t fix_pub[32];  /* its public half */
+static EVP_PKEY *fix_key;   /* checkpoint signing key */
+static uint8_t fix_pub[32]; /* its public half */
 
 static inline int fix_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {

@@ -33,18 +33,19 @@
 #define GO_SKEY "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
 #define GO_VKEY "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
 #define GO_TEXT                                                                                    \
-    "If you think cryptography is the answer to your problem,\n"                                  \
+    "If you think cryptography is the answer to your problem,\n"                                   \
     "then you don't know what your problem is.\n"
 #define GO_SIG                                                                                     \
     "\xE2\x80\x94 PeterNeumann "                                                                   \
-    "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
+    "x08go/ZJkuBS9UG/"                                                                             \
+    "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
 #define DASH "\xE2\x80\x94 "
 
 static EVP_PKEY *go_key;   /* PeterNeumann's key from GO_SKEY */
 static uint8_t go_pub[32]; /* its public key */
 static EVP_PKEY *key;      /* a fresh key for checkpoints */
 static uint8_t pub[32];
-static EVP_PKEY *other;    /* another Ed25519 key */
+static EVP_PKEY *other; /* another Ed25519 key */
 static uint8_t other_pub[32];
 static const char *origin = "enlace.example.org/audit";
 
@@ -117,7 +118,8 @@ static char *sig_line(EVP_PKEY *k, const char *name, const char *text)
     size_t sig_len = 0;
     assert_int_equal(checkpoint_public_key(k, pk), ENLACE_OK);
     assert_int_equal(note_key_id(name, pk, id), ENLACE_OK);
-    assert_int_equal(crypto_sign(k, (const uint8_t *)text, strlen(text), &sig, &sig_len), ENLACE_OK);
+    assert_int_equal(crypto_sign(k, (const uint8_t *)text, strlen(text), &sig, &sig_len),
+                     ENLACE_OK);
     assert_int_equal(sig_len, 64);
     memcpy(raw, id, 4);
     memcpy(raw + 4, sig, 64);
@@ -309,8 +311,9 @@ static const row_t rows[] = {
     {"unknown key after the known one is ignored", BODY, "", "@other", SIGN_KNOWN, NULL, NULL,
      ENLACE_OK},
     {"unknown signature type (long blob) is ignored", BODY, "",
-     DASH "someone.else AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-          "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",
+     DASH
+     "someone.else AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",
      SIGN_KNOWN, NULL, NULL, ENLACE_OK},
     {"signed only by an unknown key", BODY, "@other", "", SIGN_NONE, NULL, NULL,
      ENLACE_ERR_BAD_SIGNATURE},
@@ -323,7 +326,8 @@ static const row_t rows[] = {
     {"signature bytes modified", BODY, "", "", SIGN_KNOWN, "@sig", NULL, ENLACE_ERR_BAD_SIGNATURE},
     {"signature one byte too long", BODY, "", "", SIGN_KNOWN, "=\n", "A\n",
      ENLACE_ERR_BAD_SIGNATURE},
-    {"bad base64 in the signature", BODY, "", "", SIGN_KNOWN, "audit ", "audit !!!!", ENLACE_ERR_MALFORMED},
+    {"bad base64 in the signature", BODY, "", "", SIGN_KNOWN, "audit ", "audit !!!!",
+     ENLACE_ERR_MALFORMED},
     {"signature shorter than a key id", BODY, "", DASH "x AAAA\n", SIGN_KNOWN, NULL, NULL,
      ENLACE_ERR_MALFORMED},
     {"missing blank line", BODY, "", "", SIGN_KNOWN, ROOT_B64 "\n\n", ROOT_B64 "\n",
@@ -343,27 +347,28 @@ static const row_t rows[] = {
      SIGN_KNOWN, NULL, NULL, ENLACE_ERR_MALFORMED},
     {"form feed in the body", "enlace.example.org/audit\f\n7\n" ROOT_B64 "\n", "", "", SIGN_KNOWN,
      NULL, NULL, ENLACE_ERR_MALFORMED},
-    {"DEL in the body", "enlace.example.org/audit\x7f\n7\n" ROOT_B64 "\n", "", "", SIGN_KNOWN,
-     NULL, NULL, ENLACE_ERR_MALFORMED},
+    {"DEL in the body", "enlace.example.org/audit\x7f\n7\n" ROOT_B64 "\n", "", "", SIGN_KNOWN, NULL,
+     NULL, ENLACE_ERR_MALFORMED},
     {"invalid UTF-8 in the body", "enlace.example.org/\xc3\x28\n7\n" ROOT_B64 "\n", "", "",
      SIGN_KNOWN, NULL, NULL, ENLACE_ERR_MALFORMED},
     {"overlong UTF-8 in the body", "enlace.example.org/\xc0\xaf\n7\n" ROOT_B64 "\n", "", "",
      SIGN_KNOWN, NULL, NULL, ENLACE_ERR_MALFORMED},
     {"size with a leading zero", "o\n07\n" ROOT_B64 "\n", "", "", SIGN_KNOWN, NULL, NULL,
      ENLACE_ERR_MALFORMED},
-    {"negative size", "o\n-7\n" ROOT_B64 "\n", "", "", SIGN_KNOWN, NULL, NULL, ENLACE_ERR_MALFORMED},
+    {"negative size", "o\n-7\n" ROOT_B64 "\n", "", "", SIGN_KNOWN, NULL, NULL,
+     ENLACE_ERR_MALFORMED},
     {"size with a plus sign", "o\n+7\n" ROOT_B64 "\n", "", "", SIGN_KNOWN, NULL, NULL,
      ENLACE_ERR_MALFORMED},
     {"size above 2^64-1", "o\n18446744073709551616\n" ROOT_B64 "\n", "", "", SIGN_KNOWN, NULL, NULL,
      ENLACE_ERR_MALFORMED},
     {"size with spaces", "o\n 7\n" ROOT_B64 "\n", "", "", SIGN_KNOWN, NULL, NULL,
      ENLACE_ERR_MALFORMED},
-    {"root of 31 bytes", "o\n7\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==\n", "", "",
-     SIGN_KNOWN, NULL, NULL, ENLACE_ERR_MALFORMED},
+    {"root of 31 bytes", "o\n7\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==\n", "", "", SIGN_KNOWN,
+     NULL, NULL, ENLACE_ERR_MALFORMED},
     {"root without padding", "o\n7\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n", "", "",
      SIGN_KNOWN, NULL, NULL, ENLACE_ERR_MALFORMED},
-    {"root in non-canonical base64", "o\n7\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=\n", "",
-     "", SIGN_KNOWN, NULL, NULL, ENLACE_ERR_MALFORMED},
+    {"root in non-canonical base64", "o\n7\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=\n", "", "",
+     SIGN_KNOWN, NULL, NULL, ENLACE_ERR_MALFORMED},
     {"root in URL-safe base64", "o\n7\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh-_\n", "", "",
      SIGN_KNOWN, NULL, NULL, ENLACE_ERR_MALFORMED},
     {"two lines only", "o\n7\n", "", "", SIGN_KNOWN, NULL, NULL, ENLACE_ERR_MALFORMED},
@@ -508,8 +513,8 @@ static void test_signing_refusals(void **state)
         uint8_t id[4];
         assert_int_equal(note_key_id(bad_names[i], pub, id), ENLACE_ERR_INVALID);
     }
-    const char *bad_bodies[] = {"", "no newline", "blank\n\nline\n", "\nleading\n", "ctl\x01\n",
-                                "bad utf8 \xff\n"};
+    const char *bad_bodies[] = {"",          "no newline",     "blank\n\nline\n", "\nleading\n",
+                                "ctl\x01\n", "bad utf8 \xff\n"};
     for (size_t i = 0; i < sizeof(bad_bodies) / sizeof(bad_bodies[0]); i++) {
         assert_int_equal(checkpoint_sign(key, origin, bad_bodies[i], &note), ENLACE_ERR_INVALID);
     }

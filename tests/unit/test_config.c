@@ -253,8 +253,8 @@ static const struct {
     {"log", "segment_size", "18446744073709551615G", NULL, "must be a size"},
     {"limits", "max_frame", "4K", "4096", NULL},
     {"limits", "max_frame", "4M", "4194304", NULL},
-    {"limits", "max_frame", "65M", NULL, "[limits] max_frame must be a size in 4K..64M"},
-    {"limits", "max_frame", "4095", NULL, "[limits] max_frame must be a size in 4K..64M"},
+    {"limits", "max_frame", "17M", NULL, "[limits] max_frame must be a size in 4K..16M"},
+    {"limits", "max_frame", "4095", NULL, "[limits] max_frame must be a size in 4K..16M"},
     {"limits", "session_buffer", "64K", NULL,
      "[limits] session_buffer must be at least max_frame (1M)"},
     /* booleans */

@@ -32,21 +32,25 @@ static vector_t vectors[] = {
      {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
-     32, 0x62A8AB43},
+     32,
+     0x62A8AB43},
     {"RFC 3720: 32 incrementing bytes",
      {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
       16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31},
-     32, 0x46DD794E},
+     32,
+     0x46DD794E},
     {"RFC 3720: 32 decrementing bytes",
      {31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
       15, 14, 13, 12, 11, 10, 9,  8,  7,  6,  5,  4,  3,  2,  1,  0},
-     32, 0x113FDB5C},
+     32,
+     0x113FDB5C},
     {"RFC 3720: iSCSI SCSI Read (10) command PDU",
      {0x01, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
       0x00, 0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00,
       0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x18, 0x28, 0x00, 0x00, 0x00,
       0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00},
-     48, 0xD9963A56},
+     48,
+     0xD9963A56},
 };
 
 static void test_published_vectors(void **state)
@@ -89,8 +93,7 @@ static void test_hardware_and_portable_agree(void **state)
     print_message("hardware CRC32C: %s\n", crc32c_hardware() ? "yes" : "no");
     for (size_t align = 0; align < 16; align++) {
         for (size_t len = 0; len < 300; len++) {
-            assert_int_equal(crc32c(buf + align, len),
-                             crc32c_extend_portable(0, buf + align, len));
+            assert_int_equal(crc32c(buf + align, len), crc32c_extend_portable(0, buf + align, len));
         }
         assert_int_equal(crc32c(buf + align, 4096), crc32c_extend_portable(0, buf + align, 4096));
     }

@@ -50,8 +50,8 @@ static void make_log(const char *dir, uint64_t segment_size, uint64_t n, size_t 
 }
 
 /* Open with the fixture key; returns the error and fills why. */
-static enlace_err_t try_open(const char *dir, uint64_t segment_size, log_store_t **log,
-                             char *why, size_t why_len)
+static enlace_err_t try_open(const char *dir, uint64_t segment_size, log_store_t **log, char *why,
+                             size_t why_len)
 {
     log_options_t o = fix_options(dir);
     o.segment_size = segment_size;
@@ -78,9 +78,9 @@ static void expect_refusal(const char *dir, enlace_err_t want, const char *const
 /* ---- torn tails ------------------------------------------------------------------------- */
 
 typedef struct {
-    const char *name;   /* the damage */
-    int kind;           /* 0 short frame, 1 bad CRC frame, 2 zeros, 3 cut last record */
-    uint64_t left;      /* records left after recovery */
+    const char *name; /* the damage */
+    int kind;         /* 0 short frame, 1 bad CRC frame, 2 zeros, 3 cut last record */
+    uint64_t left;    /* records left after recovery */
 } tail_row_t;
 
 static void test_torn_tails_are_cut_and_reported(void **state)
@@ -313,8 +313,8 @@ static void test_rollback_to_old_segments_is_refused(void **state)
     log_close(&log);
 
     copy_file(backup, fix_seg(dir, 0)); /* put the old segment back */
-    const char *needles[] = {"rollback", "holds 20 records", "signed 40 records", "checkpoint",
-                             "records 20..39 are missing", NULL};
+    const char *needles[] = {"rollback",   "holds 20 records",           "signed 40 records",
+                             "checkpoint", "records 20..39 are missing", NULL};
     expect_refusal(dir, ENLACE_ERR_ROLLBACK, needles);
     unlink(backup);
     fix_cleanup(dir);
@@ -339,8 +339,7 @@ static void test_changed_record_is_refused_and_located(void **state)
     log_frame_header(hdr, rec, n);
     assert_int_equal(pwrite(fd, hdr, 8, off), 8);
     close(fd);
-    const char *needles[] = {"rollback or tampering", "size 20", "has size 10", "seq 10..19",
-                             NULL};
+    const char *needles[] = {"rollback or tampering", "size 20", "has size 10", "seq 10..19", NULL};
     expect_refusal(dir, ENLACE_ERR_ROLLBACK, needles);
     fix_cleanup(dir);
 }
@@ -422,8 +421,8 @@ typedef struct {
 static void on_problem(const log_scan_problem_t *p, void *user)
 {
     scan_log_t *s = user;
-    print_message("  %s %s @%" PRIu64 ": %s\n", log_scan_issue_str(p->issue), p->segment,
-                  p->offset, p->detail);
+    print_message("  %s %s @%" PRIu64 ": %s\n", log_scan_issue_str(p->issue), p->segment, p->offset,
+                  p->detail);
     if (s->n < 8) {
         s->issues[s->n] = p->issue;
         snprintf(s->segments[s->n], 64, "%s", p->segment);
@@ -448,7 +447,7 @@ static void test_scan_reports_every_problem_with_its_place(void **state)
     fix_tmpdir(dir, sizeof(dir), "log");
     make_log(dir, 4096, 15, 1000, NULL); /* segments of 3: seg 0, 3, 6, 9, 12 */
     long off1 = fix_record_offset(fix_seg(dir, 3), 1);
-    fix_xor_byte(fix_seg(dir, 3), off1 + 500, 0x04);          /* bad CRC: record 4 */
+    fix_xor_byte(fix_seg(dir, 3), off1 + 500, 0x04); /* bad CRC: record 4 */
     fix_truncate(fix_seg(dir, 6), fix_record_offset(fix_seg(dir, 6), 2) + 10); /* short */
     fix_write_file(fix_path(dir, "seg-oops.log"), "");
     fix_append_bytes(fix_seg(dir, 12), "\0\0\0\0\0\0\0\0", 8); /* zero length */

@@ -71,9 +71,9 @@ static void test_append_commit_read(void **state)
         fix_rec_init(&t, i, 100 + i);
         assert_int_equal(log_append(log, &t.rec, &seq, leaves[i]), ENLACE_OK);
         assert_int_equal(seq, i);
-        assert_int_equal(t.rec.seq, i);                 /* set by the store */
-        assert_true(t.rec.time_ms >= prev_time);        /* never goes back */
-        assert_true(t.rec.time_ms > 1700000000000ull);  /* Unix ms */
+        assert_int_equal(t.rec.seq, i);                /* set by the store */
+        assert_true(t.rec.time_ms >= prev_time);       /* never goes back */
+        assert_true(t.rec.time_ms > 1700000000000ull); /* Unix ms */
         prev_time = t.rec.time_ms;
         fix_rec_free(&t);
     }
@@ -256,8 +256,8 @@ static void test_segments_roll_and_reopen(void **state)
 /* ---- checkpoints -------------------------------------------------------------------- */
 
 typedef struct {
-    uint64_t count;       /* entries seen */
-    uint64_t sizes[16];   /* their sizes */
+    uint64_t count;     /* entries seen */
+    uint64_t sizes[16]; /* their sizes */
     uint8_t roots[16][32];
 } history_t;
 
@@ -265,9 +265,9 @@ static enlace_err_t collect(const char *note, uint64_t index, void *user)
 {
     history_t *h = user;
     assert_true(index < 16);
-    assert_int_equal(checkpoint_open(note, FIX_ORIGIN, fix_pub, NULL, &h->sizes[index],
-                                     h->roots[index]),
-                     ENLACE_OK);
+    assert_int_equal(
+        checkpoint_open(note, FIX_ORIGIN, fix_pub, NULL, &h->sizes[index], h->roots[index]),
+        ENLACE_OK);
     h->count = index + 1;
     return ENLACE_OK;
 }
@@ -282,7 +282,7 @@ static void test_checkpoints_and_proofs(void **state)
     char *note = NULL;
     assert_int_equal(log_latest_checkpoint(log, &note), ENLACE_ERR_NOT_FOUND);
     assert_int_equal(log_checkpoint(log, false, &note), ENLACE_ERR_NOT_FOUND); /* empty log */
-    assert_int_equal(log_checkpoint(log, true, &note), ENLACE_OK);              /* forced */
+    assert_int_equal(log_checkpoint(log, true, &note), ENLACE_OK);             /* forced */
     uint64_t size = 99;
     uint8_t root[32], want[32];
     assert_int_equal(checkpoint_open(note, FIX_ORIGIN, fix_pub, NULL, &size, root), ENLACE_OK);
@@ -345,13 +345,15 @@ static void test_checkpoints_and_proofs(void **state)
         merkle_leaf_hash(d, len, leaf);
         free(d);
         assert_int_equal(
-            merkle_verify_inclusion(leaf, s, 44, (const uint8_t(*)[32])p, n, h.roots[4]), ENLACE_OK);
+            merkle_verify_inclusion(leaf, s, 44, (const uint8_t(*)[32])p, n, h.roots[4]),
+            ENLACE_OK);
     }
     uint8_t p[MERKLE_MAX_PROOF][32];
     size_t n;
     assert_int_equal(log_inclusion_proof(log, 0, 47, p, MERKLE_MAX_PROOF, &n), ENLACE_ERR_INVALID);
     assert_int_equal(log_inclusion_proof(log, 46, 46, p, MERKLE_MAX_PROOF, &n), ENLACE_ERR_INVALID);
-    assert_int_equal(log_consistency_proof(log, 5, 47, p, MERKLE_MAX_PROOF, &n), ENLACE_ERR_INVALID);
+    assert_int_equal(log_consistency_proof(log, 5, 47, p, MERKLE_MAX_PROOF, &n),
+                     ENLACE_ERR_INVALID);
     log_close(&log);
 
     /* Reopen: the latest checkpoint is known again. */

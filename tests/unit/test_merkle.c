@@ -44,9 +44,14 @@ static void assert_hash(const uint8_t h[32], const char *hex)
 /* The RFC 6962 test leaves. */
 static const struct {
     const char *hex;
-} ct_leaves[8] = {{""},         {"00"},       {"10"},
-                  {"2021"},     {"3031"},     {"40414243"},
-                  {"5051525354555657"}, {"606162636465666768696a6b6c6d6e6f"}};
+} ct_leaves[8] = {{""},
+                  {"00"},
+                  {"10"},
+                  {"2021"},
+                  {"3031"},
+                  {"40414243"},
+                  {"5051525354555657"},
+                  {"606162636465666768696a6b6c6d6e6f"}};
 
 /* MTH(D[n]) for n = 0..8, as published. */
 static const char *ct_roots[9] = {
@@ -127,8 +132,8 @@ static void ref_path(uint64_t m, const uint8_t (*d)[32], uint64_t n, uint8_t (*o
     }
 }
 
-static void ref_subproof(uint64_t m, const uint8_t (*d)[32], uint64_t n, int b,
-                         uint8_t (*out)[32], size_t *len)
+static void ref_subproof(uint64_t m, const uint8_t (*d)[32], uint64_t n, int b, uint8_t (*out)[32],
+                         size_t *len)
 {
     if (m == n) {
         if (!b) {
@@ -213,23 +218,29 @@ static void test_compact_tree_gives_the_same_roots_and_no_proofs(void **state)
 /* ---- published proofs ---------------------------------------------------------------- */
 
 typedef struct {
-    uint64_t a, b;        /* (index, size) or (old, new) */
-    size_t n;             /* proof length */
-    const char *hex[4];   /* proof */
+    uint64_t a, b;      /* (index, size) or (old, new) */
+    size_t n;           /* proof length */
+    const char *hex[4]; /* proof */
 } proof_vector_t;
 
 static const proof_vector_t ct_inclusion[] = {
     {0, 1, 0, {NULL}},
-    {0, 8, 3,
+    {0,
+     8,
+     3,
      {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
       "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
       "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
-    {5, 8, 3,
+    {5,
+     8,
+     3,
      {"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
       "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
       "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
     {2, 3, 1, {"fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"}},
-    {1, 5, 3,
+    {1,
+     5,
+     3,
      {"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
       "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
       "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
@@ -237,15 +248,21 @@ static const proof_vector_t ct_inclusion[] = {
 
 static const proof_vector_t ct_consistency[] = {
     {1, 1, 0, {NULL}},
-    {1, 8, 3,
+    {1,
+     8,
+     3,
      {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
       "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
       "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
-    {6, 8, 3,
+    {6,
+     8,
+     3,
      {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
       "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
       "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
-    {2, 5, 2,
+    {2,
+     5,
+     2,
      {"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
       "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
 };
@@ -265,9 +282,9 @@ static void test_published_inclusion_proofs(void **state)
             assert_hash(p[i], pv->hex[i]);
         }
         unhex(ct_roots[pv->b], root, 32);
-        assert_int_equal(
-            merkle_verify_inclusion(ct_leaf_hash[pv->a], pv->a, pv->b, (const uint8_t(*)[32])p, n, root),
-            ENLACE_OK);
+        assert_int_equal(merkle_verify_inclusion(ct_leaf_hash[pv->a], pv->a, pv->b,
+                                                 (const uint8_t(*)[32])p, n, root),
+                         ENLACE_OK);
     }
     merkle_destroy(&m);
 }
@@ -288,8 +305,8 @@ static void test_published_consistency_proofs(void **state)
         }
         unhex(ct_roots[pv->a], r1, 32);
         unhex(ct_roots[pv->b], r2, 32);
-        assert_int_equal(merkle_verify_consistency(pv->a, pv->b, r1, r2, (const uint8_t(*)[32])p, n),
-                         ENLACE_OK);
+        assert_int_equal(
+            merkle_verify_consistency(pv->a, pv->b, r1, r2, (const uint8_t(*)[32])p, n), ENLACE_OK);
     }
     merkle_destroy(&m);
 }
@@ -298,7 +315,7 @@ static void test_published_consistency_proofs(void **state)
 static void test_rfc9162_seven_leaf_example(void **state)
 {
     (void)state;
-    const uint8_t (*d)[32] = ct_leaf_hash; /* a..f and j are the leaf hashes of d0..d6 */
+    const uint8_t(*d)[32] = ct_leaf_hash; /* a..f and j are the leaf hashes of d0..d6 */
     uint8_t g[32], h[32], i_[32], k[32], l[32], root[32];
     merkle_node_hash(d[0], d[1], g);
     merkle_node_hash(d[2], d[3], h);
@@ -317,8 +334,8 @@ static void test_rfc9162_seven_leaf_example(void **state)
         size_t n;
         const uint8_t *nodes[3];
     } incl[] = {
-        {0, 3, {d[1], h, l}},   /* "The inclusion proof for d0 is [b, h, l]." */
-        {3, 3, {d[2], g, l}},   /* d3: [c, g, l] */
+        {0, 3, {d[1], h, l}},    /* "The inclusion proof for d0 is [b, h, l]." */
+        {3, 3, {d[2], g, l}},    /* d3: [c, g, l] */
         {4, 3, {d[5], d[6], k}}, /* d4: [f, j, k] */
         {6, 2, {i_, k}},         /* d6: [i, k] */
     };
@@ -514,8 +531,10 @@ static void test_refuses_impossible_arguments(void **state)
     assert_int_equal(n, 0);
     assert_int_equal(merkle_inclusion_proof(m, 0, 9, p, MERKLE_MAX_PROOF, &n), ENLACE_ERR_INVALID);
     assert_int_equal(merkle_inclusion_proof(m, 0, 8, p, 2, &n), ENLACE_ERR_INVALID); /* needs 3 */
-    assert_int_equal(merkle_consistency_proof(m, 5, 4, p, MERKLE_MAX_PROOF, &n), ENLACE_ERR_INVALID);
-    assert_int_equal(merkle_consistency_proof(m, 4, 9, p, MERKLE_MAX_PROOF, &n), ENLACE_ERR_INVALID);
+    assert_int_equal(merkle_consistency_proof(m, 5, 4, p, MERKLE_MAX_PROOF, &n),
+                     ENLACE_ERR_INVALID);
+    assert_int_equal(merkle_consistency_proof(m, 4, 9, p, MERKLE_MAX_PROOF, &n),
+                     ENLACE_ERR_INVALID);
     assert_int_equal(merkle_consistency_proof(m, 3, 8, p, 1, &n), ENLACE_ERR_INVALID);
     /* Nothing to prove: empty proofs. */
     assert_int_equal(merkle_consistency_proof(m, 0, 8, p, MERKLE_MAX_PROOF, &n), ENLACE_OK);
