@@ -13,6 +13,7 @@ bt connect-refused bad/wrong-eku
 bt connect-refused tls12
 bt connect-refused noalpn "ALPN"
 bt connect-refused bad/unknown "UNKNOWN_AGENCY"
+bt session-limit INTERPOL.NCB-MEX 2
 for kind in oversize zero garbage before-hello server-frame; do bt malformed "$kind"; done
 
 # A half-open handshake cannot hold a slot past the handshake timeout.

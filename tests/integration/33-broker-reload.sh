@@ -31,4 +31,16 @@ kill -HUP "$BROKER_PID"
 sleep 1
 bt publish-expect MX.FGR alerts/after-good-reload ERROR_NOT_AUTHORIZED
 bt publish-expect MX.FGR cases/MX/x ok
+
+# 4. A stale CRL (past nextUpdate) is refused at reload: it would fail every handshake.
+bash "$PKI_SCRIPT" crl --out "$PKI" --stale --quiet
+kill -HUP "$BROKER_PID"
+sleep 1
+grep "event=reload.refused" "$T/broker.log" | tail -1 | grep -qi "crl" || fail "stale CRL was not refused"
+pass "stale CRL refused at reload: the previous one stays in force"
+bt connect-ok US.FBI
+bash "$PKI_SCRIPT" crl --out "$PKI" --quiet
+kill -HUP "$BROKER_PID"
+sleep 1
+bt connect-ok US.FBI
 stop_broker

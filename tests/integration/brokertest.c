@@ -1023,6 +1023,34 @@ static int sc_publish_expect(int argc, char **argv)
     return 0;
 }
 
+/* argv[0] WHO, argv[1] N: N sessions are admitted, the next is refused TOO_MANY_SESSIONS. */
+static int sc_session_limit(int argc, char **argv)
+{
+    if (argc < 2)
+        return 2;
+    int n = atoi(argv[1]);
+    peer_t *held[64] = {0};
+    char err[512] = "";
+    int up = 0;
+    for (int i = 0; i < n && i < 64; i++)
+        if ((held[i] = peer_connect(argv[0], 0, err, sizeof err)) != NULL)
+            up++;
+    CHECK(up == n, "%d of %d sessions of %s admitted (%s)", up, n, argv[0], err);
+    peer_t *extra = peer_connect(argv[0], 0, err, sizeof err);
+    CHECK(extra == NULL && strstr(err, "TOO_MANY_SESSIONS"), "session %d is refused: %s", n + 1,
+          extra ? "accepted!" : err);
+    peer_free(&extra);
+    peer_free(&held[0]);
+    usleep(300000); /* the broker notices the close */
+    err[0] = 0;
+    extra = peer_connect(argv[0], 0, err, sizeof err);
+    CHECK(extra != NULL, "after one closes, a new session is admitted again (%s)", err);
+    peer_free(&extra);
+    for (int i = 1; i < 64; i++)
+        peer_free(&held[i]);
+    return 0;
+}
+
 typedef struct scenario {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -1042,6 +1070,7 @@ static const scenario_t scenarios[] = {
     {"audit-fetch", sc_audit_fetch, "auditor fetches records"},
     {"wait-goodbye", sc_wait_goodbye, "WHO SECONDS [TEXT]: wait for the broker's Goodbye"},
     {"publish-expect", sc_publish_expect, "WHO TOPIC ok|ERROR_CODE"},
+    {"session-limit", sc_session_limit, "WHO N: N sessions admitted, one more refused"},
 };
 
 int main(int argc, char **argv)

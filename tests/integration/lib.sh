@@ -72,6 +72,7 @@ certificate = $PKI/agencies/GT.PNC.crt
 
 [INTERPOL.NCB-MEX]
 role = agency
+max_sessions = 2
 publish = alerts/#, notices/#
 subscribe = alerts/#, notices/#
 certificate = $PKI/agencies/INTERPOL.NCB-MEX.crt
