@@ -162,14 +162,14 @@ enlace_err_t log_read_record(log_store_t *log, uint64_t seq, Enlace__Record **re
 
 /* Writer. Sign and store a checkpoint of the committed size if it grew since the last
  * one, or anyway when `force` (e.g. the first checkpoint of an empty log). Unsynced
- * data is synced first. The new checkpoint is checked to extend the previous one.
- * *note (optional, may be NULL) receives the latest note (malloc'ed, caller frees) —
- * the existing one when nothing new was signed.
- * Returns ENLACE_OK; ENLACE_ERR_INVALID (read-only store); ENLACE_ERR_IO (the store has
- * failed, or writing the files failed); ENLACE_ERR_CRYPTO (signing failed);
- * ENLACE_ERR_CORRUPT (the tree no longer matches the previous checkpoint: never signed);
- * ENLACE_ERR_NOT_FOUND (note requested, nothing signed yet and not forced);
- * ENLACE_ERR_NOMEM. */
+ * data is synced first. The caller decides when: the issue asks for at most one a
+ * second while the log grows, and one at shutdown; the store does not rate-limit. The new
+ * checkpoint is checked to extend the previous one. *note (optional, may be NULL) receives the
+ * latest note (malloc'ed, caller frees) — the existing one when nothing new was signed. Returns
+ * ENLACE_OK; ENLACE_ERR_INVALID (read-only store); ENLACE_ERR_IO (the store has failed, or writing
+ * the files failed); ENLACE_ERR_CRYPTO (signing failed); ENLACE_ERR_CORRUPT (the tree no longer
+ * matches the previous checkpoint: never signed); ENLACE_ERR_NOT_FOUND (note requested, nothing
+ * signed yet and not forced); ENLACE_ERR_NOMEM. */
 enlace_err_t log_checkpoint(log_store_t *log, bool force, char **note);
 
 /* Any thread. The latest signed checkpoint note (malloc'ed, caller frees).
