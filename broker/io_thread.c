@@ -123,9 +123,12 @@ static void on_tick(io_thread_impl_t *t)
             session_close(t, s, "idle timeout");
         }
     }
-    for (size_t i = 0; i < t->n_sessions; i++) /* cursors blocked on a read retry here */
+    time_t wall = time(NULL);
+    for (size_t i = 0; i < t->n_sessions; i++) { /* cursors blocked on a read retry here */
+        session_check_expiry(t, t->sessions[i], wall);
         if (t->sessions[i]->state == SESSION_READY)
             session_service(t, t->sessions[i]);
+    }
 }
 
 static void on_head(io_thread_impl_t *t, uint64_t head)

@@ -252,6 +252,9 @@ static void on_handshake_done(io_thread_impl_t *io, session_t *s)
         refuse(io, s, "connect", ENLACE__ERROR_CODE__ERROR_PROTOCOL, 0, why, true);
         return;
     }
+    struct tm tm;
+    if (s->cert && ASN1_TIME_to_tm(X509_get0_notAfter(s->cert), &tm) == 1)
+        s->cert_not_after = timegm(&tm);
     if (!s->cert || cert_sha256(s->cert, s->cert_sha256) != ENLACE_OK ||
         cert_to_der(s->cert, &s->cert_der, &s->cert_der_len) != ENLACE_OK) {
         session_close(io, s, "no usable client certificate");
@@ -961,4 +964,13 @@ void session_recheck(io_thread_impl_t *io, session_t *s, snapshot_t *snap)
             release_sub(io, s, &s->subs[i]);
         }
     }
+}
+
+void session_check_expiry(io_thread_impl_t *io, session_t *s, time_t now)
+{
+    if (s->state != SESSION_READY || s->cert_not_after == 0 || now < s->cert_not_after)
+        return;
+    const char *why = "client certificate expired during the session";
+    audit_denied(io, s, "session", ENLACE__ERROR_CODE__ERROR_NOT_AUTHORIZED, why, NULL, NULL);
+    session_close(io, s, why);
 }

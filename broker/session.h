@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 #include <openssl/ssl.h>
 
 #include "bus.h"
@@ -55,6 +56,7 @@ typedef struct session {
     X509 *cert;                 /* peer leaf certificate */
     STACK_OF(X509) *chain;      /* peer chain as sent (for re-verification) */
     uint8_t cert_sha256[32];    /* leaf fingerprint */
+    time_t cert_not_after;      /* leaf expiry: a live session ends when it passes */
     uint8_t *cert_der;          /* leaf DER (for Published records) */
     size_t cert_der_len;        /* bytes in cert_der */
     bool opened;                /* a SessionOpened record was written */
@@ -109,6 +111,8 @@ void session_close(io_thread_impl_t *io, session_t *s, const char *reason);
 void session_free(io_thread_impl_t *io, session_t **s);
 /* Reply from the sequencer for this session. */
 void session_on_reply(io_thread_impl_t *io, session_t *s, bus_msg_t *m);
+/* Closes the session (Goodbye + audit) when its certificate has expired since the handshake. */
+void session_check_expiry(io_thread_impl_t *io, session_t *s, time_t now);
 /* Re-checks a live session against a new snapshot (certificate, revocation, policy). */
 void session_recheck(io_thread_impl_t *io, session_t *s, snapshot_t *snap);
 /* Flushes output, resumes reading paused by backpressure, moves cursors, flushes. */

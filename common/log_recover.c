@@ -330,9 +330,26 @@ static enlace_err_t open_note(log_store_t *log, const char *note, const char *wh
     enlace_err_t rc = checkpoint_open_why(note, log->origin, log->pub, &origin, size, root, reason,
                                           sizeof(reason));
     if (rc == ENLACE_ERR_BAD_SIGNATURE) {
-        return log_say(rc, why, why_len,
-                       "%s is not signed by the configured checkpoint key for %s (%s)", where,
-                       log->origin, reason);
+        /* Say whether the origin changed (the key name is the origin) or the key did. */
+        const char *split = NULL, *p = note;
+        uint64_t ignored_size;
+        uint8_t ignored_root[32];
+        while ((p = strstr(p, "\n\n")) != NULL) {
+            split = p++;
+        }
+        if (split != NULL &&
+            checkpoint_parse_body(note, (size_t)(split - note) + 1, &origin, &ignored_size,
+                                  ignored_root) == ENLACE_OK &&
+            strcmp(origin, log->origin) != 0) {
+            log_say(rc, why, why_len, "%s is for origin \"%s\", this log is configured as \"%s\"",
+                    where, origin, log->origin);
+        } else {
+            log_say(rc, why, why_len,
+                    "%s is not signed by the configured checkpoint key for %s (%s)", where,
+                    log->origin, reason);
+        }
+        free(origin);
+        return rc;
     }
     if (rc != ENLACE_OK) {
         return log_say(rc == ENLACE_ERR_NOMEM ? rc : ENLACE_ERR_CORRUPT, why, why_len,

@@ -23,6 +23,11 @@ grep -q "event=session.timeout" "$T/broker.log" || fail "idle half-open TCP conn
 pass "a half-open connection is closed after the handshake timeout"
 exec 9>&-
 
+# A certificate that expires during a session ends that session.
+bash "$PKI_SCRIPT" issue --out "$PKI" --id GT.PNC --seconds 5 --force --quiet
+bt wait-goodbye GT.PNC 15 "expired"
+pass "a session whose certificate expires is closed with a Goodbye"
+
 # Every refusal is in the audit log (checked by the audit test through enlace-audit);
 # here: the broker wrote them as denials in its own log.
 n=$(grep -c "event=denied" "$T/broker.log" || true)

@@ -363,6 +363,7 @@ static void test_checkpoint_by_another_key_or_origin_is_refused(void **state)
     o = fix_options(dir);
     o.origin = "elsewhere.example/log";
     assert_int_equal(log_open(&o, &log, why, sizeof(why)), ENLACE_ERR_BAD_SIGNATURE);
+    assert_non_null(strstr(why, "is for origin \"" FIX_ORIGIN "\""));
     /* A read-only open checks against the pinned public key. */
     uint8_t other_pub[32];
     assert_int_equal(checkpoint_public_key(other, other_pub), ENLACE_OK);
