@@ -6,9 +6,9 @@
 #include <string.h>
 
 typedef struct entry {
-    char agency[72];     /* agency id */
-    unsigned sessions;   /* live sessions */
-    struct entry *next;  /* next entry in the list */
+    char agency[72];    /* agency id */
+    unsigned sessions;  /* live sessions */
+    struct entry *next; /* next entry in the list */
 } entry_t;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;

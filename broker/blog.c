@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static bool blog_json;                 /* JSON lines instead of key=value */
+static bool blog_json;                    /* JSON lines instead of key=value */
 static blog_level_t blog_min = BLOG_INFO; /* lowest level printed */
 
 void blog_init(bool json, blog_level_t min)

@@ -40,7 +40,8 @@ typedef struct broker {
 static int listen_on(const char *addr, unsigned port, unsigned *bound_port, char *why,
                      size_t why_len)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICHOST};
     struct addrinfo *res = NULL;
     char ports[16];
@@ -101,8 +102,8 @@ static void audit_snapshot(broker_t *b, const snapshot_t *s, bool accepted, cons
     send_to_seq(b, rec_config_loaded("policy", c->policy_file, d, accepted, detail));
     send_to_seq(b, rec_config_loaded("ca", c->tls_ca, s ? s->ca_sha256 : d, accepted, detail));
     if (c->tls_crl && *c->tls_crl)
-        send_to_seq(b, rec_config_loaded("crl", c->tls_crl, s ? s->crl_sha256 : d, accepted,
-                                         detail));
+        send_to_seq(b,
+                    rec_config_loaded("crl", c->tls_crl, s ? s->crl_sha256 : d, accepted, detail));
 }
 
 static void reload(broker_t *b)
@@ -111,8 +112,8 @@ static void reload(broker_t *b)
     char why[512] = "";
     enlace_err_t rc = snapshot_load(b->cfg, &n, why, sizeof why);
     if (rc != ENLACE_OK) {
-        blog(BLOG_ERROR, "reload.refused", "why", why, "effect", "previous policy/CA/CRL stay in force",
-             NULL);
+        blog(BLOG_ERROR, "reload.refused", "why", why, "effect",
+             "previous policy/CA/CRL stay in force", NULL);
         audit_snapshot(b, NULL, false, why);
         return;
     }
@@ -253,7 +254,9 @@ enlace_err_t broker_run(const broker_config_t *cfg, const char *ready_file)
     if (rc != ENLACE_OK)
         goto out;
     b.to_seq = bus_push(b.zctx, BUS_SEQUENCER);
-    io_shared_t shared = {.cfg = cfg, .zctx = b.zctx, .log = sequencer_log(b.seq),
+    io_shared_t shared = {.cfg = cfg,
+                          .zctx = b.zctx,
+                          .log = sequencer_log(b.seq),
                           .checkpoint_pub = sequencer_checkpoint_pub(b.seq),
                           .live_sessions = &b.live_sessions};
     for (int i = 0; i < b.n_io; i++) {
@@ -288,8 +291,8 @@ enlace_err_t broker_run(const broker_config_t *cfg, const char *ready_file)
     char ports[16], threads[16];
     snprintf(ports, sizeof ports, "%u", port);
     snprintf(threads, sizeof threads, "%d", b.n_io);
-    blog(BLOG_INFO, "broker.listening", "address", cfg->listen_address, "port", ports,
-         "io_threads", threads, "log", cfg->log_dir, NULL);
+    blog(BLOG_INFO, "broker.listening", "address", cfg->listen_address, "port", ports, "io_threads",
+         threads, "log", cfg->log_dir, NULL);
     write_ready_file(ready_file, port);
 
     epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -26,50 +26,50 @@ struct snapshot;
 
 typedef enum {
     /* io thread -> sequencer */
-    BUS_APPEND = 1,   /* append `record`; no reply (session/denial records) */
-    BUS_PUBLISH,      /* append a Published record, deduplicated; reply PUBLISH_ACK or ERROR */
-    BUS_DELIVERED,    /* append a Delivered record and move cursor (agency,name) to seq+1 */
-    BUS_SUBSCRIBE,    /* resolve a durable cursor; reply SUBSCRIBED or ERROR */
-    BUS_RELEASE,      /* session no longer uses durable subscription (agency,name) */
-    BUS_RECEIPT,      /* inclusion proof for message_id; reply RECEIPT or ERROR */
-    BUS_STOP,         /* main -> sequencer: final record, checkpoint, exit */
+    BUS_APPEND = 1, /* append `record`; no reply (session/denial records) */
+    BUS_PUBLISH,    /* append a Published record, deduplicated; reply PUBLISH_ACK or ERROR */
+    BUS_DELIVERED,  /* append a Delivered record and move cursor (agency,name) to seq+1 */
+    BUS_SUBSCRIBE,  /* resolve a durable cursor; reply SUBSCRIBED or ERROR */
+    BUS_RELEASE,    /* session no longer uses durable subscription (agency,name) */
+    BUS_RECEIPT,    /* inclusion proof for message_id; reply RECEIPT or ERROR */
+    BUS_STOP,       /* main -> sequencer: final record, checkpoint, exit */
     /* sequencer / main -> io thread */
-    BUS_CONN,         /* a new accepted connection: fd, peer */
-    BUS_PUBLISH_ACK,  /* seq, leaf, duplicate */
-    BUS_SUBSCRIBED,   /* seq = first seq of the cursor */
-    BUS_RECEIPT_OK,   /* seq, record, proof, tree_size, checkpoint */
-    BUS_ERROR,        /* err_code, text for request correlation_id */
-    BUS_HEAD,         /* committed log size is now `seq` */
-    BUS_RELOAD,       /* new snapshot in `snapshot` (a reference moves with it) */
-    BUS_SHUTDOWN,     /* say goodbye to every session and exit */
+    BUS_CONN,        /* a new accepted connection: fd, peer */
+    BUS_PUBLISH_ACK, /* seq, leaf, duplicate */
+    BUS_SUBSCRIBED,  /* seq = first seq of the cursor */
+    BUS_RECEIPT_OK,  /* seq, record, proof, tree_size, checkpoint */
+    BUS_ERROR,       /* err_code, text for request correlation_id */
+    BUS_HEAD,        /* committed log size is now `seq` */
+    BUS_RELOAD,      /* new snapshot in `snapshot` (a reference moves with it) */
+    BUS_SHUTDOWN,    /* say goodbye to every session and exit */
 } bus_type_t;
 
 typedef struct bus_msg {
-    bus_type_t type;          /* what this is */
-    bus_type_t request;       /* for replies: the type of the request answered */
-    int io;                   /* index of the io thread that asked (replies go there) */
-    uint64_t session_id;      /* session that asked, 0 if none */
-    uint64_t correlation_id;  /* the client's correlation id, echoed in replies */
-    uint8_t *record;          /* packed Record (BUS_APPEND/PUBLISH/DELIVERED/RECEIPT_OK), owned */
-    size_t record_len;        /* bytes in record */
-    char agency[72];          /* agency id of the session */
-    char name[72];            /* durable subscription name */
-    char filter[264];         /* topic filter (subscribe) */
-    uint8_t message_id[16];   /* publish / receipt */
-    int start;                /* Enlace__StartMode (subscribe) */
-    uint64_t from;            /* from_seq or from_time_ms (subscribe) */
-    uint64_t seq;             /* reply seq / delivered-up-to seq / head */
-    uint8_t leaf[32];         /* leaf hash (PUBLISH_ACK) */
-    bool duplicate;           /* PUBLISH_ACK for an already-logged message id */
-    int err_code;             /* Enlace__ErrorCode (BUS_ERROR) */
-    char text[256];           /* error text (BUS_ERROR) */
-    uint64_t tree_size;       /* RECEIPT_OK */
-    uint8_t (*proof)[32];     /* RECEIPT_OK, owned */
-    size_t proof_n;           /* entries in proof */
-    char *checkpoint;         /* RECEIPT_OK signed note, owned */
-    int fd;                   /* BUS_CONN socket, owned */
-    char peer[64];            /* BUS_CONN "address:port" */
-    struct snapshot *snapshot;/* BUS_RELOAD, one reference owned */
+    bus_type_t type;           /* what this is */
+    bus_type_t request;        /* for replies: the type of the request answered */
+    int io;                    /* index of the io thread that asked (replies go there) */
+    uint64_t session_id;       /* session that asked, 0 if none */
+    uint64_t correlation_id;   /* the client's correlation id, echoed in replies */
+    uint8_t *record;           /* packed Record (BUS_APPEND/PUBLISH/DELIVERED/RECEIPT_OK), owned */
+    size_t record_len;         /* bytes in record */
+    char agency[72];           /* agency id of the session */
+    char name[72];             /* durable subscription name */
+    char filter[264];          /* topic filter (subscribe) */
+    uint8_t message_id[16];    /* publish / receipt */
+    int start;                 /* Enlace__StartMode (subscribe) */
+    uint64_t from;             /* from_seq or from_time_ms (subscribe) */
+    uint64_t seq;              /* reply seq / delivered-up-to seq / head */
+    uint8_t leaf[32];          /* leaf hash (PUBLISH_ACK) */
+    bool duplicate;            /* PUBLISH_ACK for an already-logged message id */
+    int err_code;              /* Enlace__ErrorCode (BUS_ERROR) */
+    char text[256];            /* error text (BUS_ERROR) */
+    uint64_t tree_size;        /* RECEIPT_OK */
+    uint8_t (*proof)[32];      /* RECEIPT_OK, owned */
+    size_t proof_n;            /* entries in proof */
+    char *checkpoint;          /* RECEIPT_OK signed note, owned */
+    int fd;                    /* BUS_CONN socket, owned */
+    char peer[64];             /* BUS_CONN "address:port" */
+    struct snapshot *snapshot; /* BUS_RELOAD, one reference owned */
 } bus_msg_t;
 
 /* Zeroed message of the given type; NULL when out of memory. */

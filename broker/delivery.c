@@ -21,11 +21,11 @@
 
 /* One decoded record; a cache slot. */
 typedef struct rentry {
-    uint64_t seq;         /* seq + 1 of the record held (0 = empty) */
-    Enlace__Record *rec;  /* decoded record */
-    Enlace__Header *hdr;  /* decoded header when rec is Published, else NULL */
-    uint8_t *cert;        /* signer certificate DER for Published records */
-    size_t cert_len;      /* bytes in cert */
+    uint64_t seq;        /* seq + 1 of the record held (0 = empty) */
+    Enlace__Record *rec; /* decoded record */
+    Enlace__Header *hdr; /* decoded header when rec is Published, else NULL */
+    uint8_t *cert;       /* signer certificate DER for Published records */
+    size_t cert_len;     /* bytes in cert */
 } rentry_t;
 
 struct rcache {

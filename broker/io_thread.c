@@ -110,12 +110,12 @@ static void on_tick(io_thread_impl_t *t)
         if (s->state == SESSION_CLOSING || now < s->deadline_ms)
             continue;
         if (s->state == SESSION_HANDSHAKE || s->state == SESSION_HELLO) {
-            const char *why = s->state == SESSION_HANDSHAKE ? "TLS handshake timed out"
-                                                            : "no Hello before the handshake timeout";
+            const char *why = s->state == SESSION_HANDSHAKE
+                                  ? "TLS handshake timed out"
+                                  : "no Hello before the handshake timeout";
             blog(BLOG_INFO, "session.timeout", "peer", s->peer, "why", why, NULL);
-            io_to_sequencer(t, rec_denied(NULL, NULL, "connect",
-                                          ENLACE__ERROR_CODE__ERROR_PROTOCOL, why, s->peer, NULL,
-                                          NULL));
+            io_to_sequencer(t, rec_denied(NULL, NULL, "connect", ENLACE__ERROR_CODE__ERROR_PROTOCOL,
+                                          why, s->peer, NULL, NULL));
             snprintf(s->close_reason, sizeof s->close_reason, "%s", why);
             s->state = SESSION_CLOSING;
             s->deadline_ms = 0;

@@ -22,11 +22,11 @@ typedef struct io_thread io_thread_t;
 
 /* What every io thread shares read-only with the others. */
 typedef struct io_shared {
-    const broker_config_t *cfg; /* limits, timeouts, verify_signatures */
-    void *zctx;                 /* libzmq context */
-    log_store_t *log;           /* committed records (log_read is thread-safe) */
+    const broker_config_t *cfg;    /* limits, timeouts, verify_signatures */
+    void *zctx;                    /* libzmq context */
+    log_store_t *log;              /* committed records (log_read is thread-safe) */
     const uint8_t *checkpoint_pub; /* 32-byte Ed25519 key for Welcome */
-    int *live_sessions;         /* atomic count of sessions broker-wide */
+    int *live_sessions;            /* atomic count of sessions broker-wide */
 } io_shared_t;
 
 /* Creates io thread `index` with the initial snapshot (a reference is taken). */

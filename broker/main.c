@@ -11,49 +11,52 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: enlace-broker --config FILE [--check] [--ready-file PATH]\n"
-            "       enlace-broker --version | --help\n"
-            "\n"
-            "Enlace secure information-sharing broker. Agencies connect with mutual TLS 1.3,\n"
-            "publish signed, end-to-end encrypted messages on topics; the broker checks\n"
-            "identity, policy and signatures, appends everything to a tamper-evident audit\n"
-            "log (group-committed, Merkle tree, signed checkpoints) and delivers to the\n"
-            "subscribers the policy allows. It runs in the foreground and logs structured\n"
-            "lines to standard error.\n"
-            "\n"
-            "Options:\n"
-            "  -c, --config FILE     broker configuration (INI); see the directives below\n"
-            "      --check           validate the configuration, TLS material and policy, then exit\n"
-            "      --ready-file PATH write the listening port to PATH once accepting\n"
-            "                        (useful with port = 0, which picks a free port)\n"
-            "  -V, --version         print the version and exit\n"
-            "  -h, --help            print this help and exit\n"
-            "\n"
-            "Signals:\n"
-            "  SIGHUP            reload policy, CA bundle and CRL; live sessions whose\n"
-            "                    certificate is now revoked, expired or unknown are closed.\n"
-            "                    An invalid new file is refused and the old one stays.\n"
-            "  SIGTERM, SIGINT   stop accepting, finish commits, say goodbye, sign a final\n"
-            "                    checkpoint, exit 0.\n"
-            "\n"
-            "Exit status:\n"
-            "  0  clean shutdown (or --check passed)\n"
-            "  1  usage error\n"
-            "  2  configuration, policy or TLS material invalid\n"
-            "  3  the audit log could not be opened (rollback, corruption, I/O)\n"
-            "  4  other start-up failure (cannot listen, out of memory)\n"
-            "\n"
-            "Configuration directives:\n");
+    fprintf(
+        out,
+        "Usage: enlace-broker --config FILE [--check] [--ready-file PATH]\n"
+        "       enlace-broker --version | --help\n"
+        "\n"
+        "Enlace secure information-sharing broker. Agencies connect with mutual TLS 1.3,\n"
+        "publish signed, end-to-end encrypted messages on topics; the broker checks\n"
+        "identity, policy and signatures, appends everything to a tamper-evident audit\n"
+        "log (group-committed, Merkle tree, signed checkpoints) and delivers to the\n"
+        "subscribers the policy allows. It runs in the foreground and logs structured\n"
+        "lines to standard error.\n"
+        "\n"
+        "Options:\n"
+        "  -c, --config FILE     broker configuration (INI); see the directives below\n"
+        "      --check           validate the configuration, TLS material and policy, then exit\n"
+        "      --ready-file PATH write the listening port to PATH once accepting\n"
+        "                        (useful with port = 0, which picks a free port)\n"
+        "  -V, --version         print the version and exit\n"
+        "  -h, --help            print this help and exit\n"
+        "\n"
+        "Signals:\n"
+        "  SIGHUP            reload policy, CA bundle and CRL; live sessions whose\n"
+        "                    certificate is now revoked, expired or unknown are closed.\n"
+        "                    An invalid new file is refused and the old one stays.\n"
+        "  SIGTERM, SIGINT   stop accepting, finish commits, say goodbye, sign a final\n"
+        "                    checkpoint, exit 0.\n"
+        "\n"
+        "Exit status:\n"
+        "  0  clean shutdown (or --check passed)\n"
+        "  1  usage error\n"
+        "  2  configuration, policy or TLS material invalid\n"
+        "  3  the audit log could not be opened (rollback, corruption, I/O)\n"
+        "  4  other start-up failure (cannot listen, out of memory)\n"
+        "\n"
+        "Configuration directives:\n");
     config_print_help(out);
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
-        {"ready-file", required_argument, NULL, 'r'}, {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"check", no_argument, NULL, 'k'},
+                                         {"ready-file", required_argument, NULL, 'r'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *config_path = NULL, *ready = NULL;
     bool check = false;
     int c;

@@ -19,25 +19,25 @@
 #define MAX_PROOF 64
 
 struct sequencer {
-    log_store_t *log;          /* the audit log; this thread is its only writer */
-    EVP_PKEY *key;             /* Ed25519 checkpoint signing key */
-    uint8_t pub[32];           /* its raw public key */
-    char origin[256];          /* checkpoint origin line */
-    void *zctx;                /* shared libzmq context */
-    int n_io;                  /* number of io threads */
-    void *pull;                /* inbound requests (bound here) */
-    void **to_io;              /* PUSH socket per io thread */
-    pthread_t thread;          /* the writer thread */
-    bool started;              /* thread was started */
-    uint64_t next_seq;         /* seq the next appended record gets */
-    hmap_t *by_message;        /* message id -> {seq, sender hash} */
-    hmap_t *by_cert;           /* cert sha256 -> {seq of record carrying it} */
-    hmap_t *cursors;           /* (agency, name) -> {next seq, owning session id} */
-    uint64_t *times;           /* record time per seq (start from a time) */
-    size_t times_cap;          /* capacity of times */
-    uint64_t checkpoint_size;  /* tree size of the latest signed checkpoint */
+    log_store_t *log;            /* the audit log; this thread is its only writer */
+    EVP_PKEY *key;               /* Ed25519 checkpoint signing key */
+    uint8_t pub[32];             /* its raw public key */
+    char origin[256];            /* checkpoint origin line */
+    void *zctx;                  /* shared libzmq context */
+    int n_io;                    /* number of io threads */
+    void *pull;                  /* inbound requests (bound here) */
+    void **to_io;                /* PUSH socket per io thread */
+    pthread_t thread;            /* the writer thread */
+    bool started;                /* thread was started */
+    uint64_t next_seq;           /* seq the next appended record gets */
+    hmap_t *by_message;          /* message id -> {seq, sender hash} */
+    hmap_t *by_cert;             /* cert sha256 -> {seq of record carrying it} */
+    hmap_t *cursors;             /* (agency, name) -> {next seq, owning session id} */
+    uint64_t *times;             /* record time per seq (start from a time) */
+    size_t times_cap;            /* capacity of times */
+    uint64_t checkpoint_size;    /* tree size of the latest signed checkpoint */
     uint64_t last_checkpoint_ms; /* when it was signed */
-    bus_msg_t **replies;       /* answers held until the batch is durable */
+    bus_msg_t **replies;         /* answers held until the batch is durable */
     size_t n_replies, cap_replies;
 };
 
@@ -291,7 +291,9 @@ static void handle_subscribe(sequencer_t *s, bus_msg_t *m)
     uint64_t next;
     switch (m->start) {
     case ENLACE__START_MODE__START_NEW: next = s->next_seq; break;
-    case ENLACE__START_MODE__START_FROM_SEQ: next = m->from < s->next_seq ? m->from : s->next_seq; break;
+    case ENLACE__START_MODE__START_FROM_SEQ:
+        next = m->from < s->next_seq ? m->from : s->next_seq;
+        break;
     case ENLACE__START_MODE__START_FROM_TIME: next = first_seq_at(s, m->from); break;
     default: next = v ? v->a : 0; break; /* RESUME; never acknowledged: from the start */
     }

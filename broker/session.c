@@ -48,15 +48,14 @@ void io_to_sequencer(io_thread_impl_t *io, bus_msg_t *m)
     }
 }
 
-static void audit_denied(io_thread_impl_t *io, session_t *s, const char *op,
-                         Enlace__ErrorCode code, const char *reason, const char *topic,
-                         const uint8_t *msgid)
+static void audit_denied(io_thread_impl_t *io, session_t *s, const char *op, Enlace__ErrorCode code,
+                         const char *reason, const char *topic, const uint8_t *msgid)
 {
     const uint8_t *cert = s->cert || s->tls_info.have_leaf ? s->cert_sha256 : NULL;
     if (!s->cert && s->tls_info.have_leaf)
         cert = s->tls_info.leaf_sha256;
-    io_to_sequencer(io, rec_denied(s->agency[0] ? s->agency : NULL, cert, op, code, reason,
-                                   s->peer, topic, msgid));
+    io_to_sequencer(io, rec_denied(s->agency[0] ? s->agency : NULL, cert, op, code, reason, s->peer,
+                                   topic, msgid));
     blog(BLOG_INFO, "denied", "agency", s->agency, "peer", s->peer, "op", op, "reason", reason,
          "topic", topic, NULL);
 }
@@ -430,8 +429,8 @@ static bool is_recipient(const Enlace__Header *h, const char *agency)
 
 /* Checks of DESIGN.md section 5, in order; returns 0 when accepted. */
 static Enlace__ErrorCode check_publish(io_thread_impl_t *io, session_t *s,
-                                       const Enlace__Envelope *env, Enlace__Header **hdr,
-                                       char *why, size_t why_len)
+                                       const Enlace__Envelope *env, Enlace__Header **hdr, char *why,
+                                       size_t why_len)
 {
     const policy_t *pol = s->snap->policy;
     enlace_err_t rc;
@@ -543,8 +542,8 @@ static void on_subscribe(io_thread_impl_t *io, session_t *s, const Enlace__Subsc
     char why[320];
     if (!policy_may_subscribe(s->snap->policy, s->agency, sub->filter)) {
         snprintf(why, sizeof why, "agency %s may not subscribe to %s", s->agency, sub->filter);
-        audit_denied(io, s, "subscribe", ENLACE__ERROR_CODE__ERROR_NOT_AUTHORIZED, why,
-                     sub->filter, NULL);
+        audit_denied(io, s, "subscribe", ENLACE__ERROR_CODE__ERROR_NOT_AUTHORIZED, why, sub->filter,
+                     NULL);
         session_send_error(io, s, ENLACE__ERROR_CODE__ERROR_NOT_AUTHORIZED, sub->correlation_id,
                            why);
         return;
@@ -636,7 +635,7 @@ static void on_directory(io_thread_impl_t *io, session_t *s, const Enlace__Direc
         enlace__directory_entry__init(e);
         e->agency_id = (char *)id;
         e->role = policy_role(pol, id) == POLICY_ROLE_AUDITOR ? ENLACE__ROLE__ROLE_AUDITOR
-                                                                : ENLACE__ROLE__ROLE_AGENCY;
+                                                              : ENLACE__ROLE__ROLE_AGENCY;
         directory_cert(policy_certificate_path(pol, id), &e->certificate, &e->has_certificate);
         ptrs[k++] = e;
     }
@@ -674,8 +673,8 @@ static void on_audit_fetch(io_thread_impl_t *io, session_t *s, const Enlace__Aud
         return;
     }
     uint64_t size = log_size(io->shared.log);
-    uint64_t max = a->has_max_records && a->max_records && a->max_records < 1000 ? a->max_records
-                                                                                   : 1000;
+    uint64_t max =
+        a->has_max_records && a->max_records && a->max_records < 1000 ? a->max_records : 1000;
     size_t budget = io->shared.cfg->max_frame > 65536 ? io->shared.cfg->max_frame - 65536 : 0;
     ProtobufCBinaryData *recs = calloc((size_t)max, sizeof *recs);
     size_t n = 0, bytes = 0;
@@ -776,8 +775,9 @@ static void read_frames(io_thread_impl_t *io, session_t *s)
                 s->want_write = true;
                 break;
             }
-            session_close(io, s, err == SSL_ERROR_ZERO_RETURN ? "client closed the connection"
-                                                              : "connection lost");
+            session_close(io, s,
+                          err == SSL_ERROR_ZERO_RETURN ? "client closed the connection"
+                                                       : "connection lost");
             s->out_off = s->out_len = 0; /* nobody to say goodbye to */
             s->deadline_ms = 0;
             break;
@@ -954,8 +954,9 @@ void session_recheck(io_thread_impl_t *io, session_t *s, snapshot_t *snap)
     }
     snapshot_unref(&s->snap);
     s->snap = snapshot_ref(snap);
-    s->role = policy_role(snap->policy, s->agency) == POLICY_ROLE_AUDITOR ? ENLACE__ROLE__ROLE_AUDITOR
-                                                                            : ENLACE__ROLE__ROLE_AGENCY;
+    s->role = policy_role(snap->policy, s->agency) == POLICY_ROLE_AUDITOR
+                  ? ENLACE__ROLE__ROLE_AUDITOR
+                  : ENLACE__ROLE__ROLE_AGENCY;
     /* Subscriptions that the new policy no longer allows end now. */
     for (int i = 0; i < SESSION_MAX_SUBS; i++) {
         if (s->subs[i].used && !policy_may_subscribe(snap->policy, s->agency, s->subs[i].filter)) {

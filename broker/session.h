@@ -24,9 +24,9 @@
 #include "io_thread.h"
 #include "tls_server.h"
 
-#define SESSION_MAX_SUBS 16           /* subscriptions per session */
-#define SESSION_MAX_PENDING 1024      /* publishes awaiting durability per session */
-#define SUB_WINDOW 1024               /* unacknowledged deliveries per subscription */
+#define SESSION_MAX_SUBS 16      /* subscriptions per session */
+#define SESSION_MAX_PENDING 1024 /* publishes awaiting durability per session */
+#define SUB_WINDOW 1024          /* unacknowledged deliveries per subscription */
 
 typedef enum { SESSION_HANDSHAKE, SESSION_HELLO, SESSION_READY, SESSION_CLOSING } session_state_t;
 
@@ -44,56 +44,56 @@ typedef struct subscription {
 } subscription_t;
 
 typedef struct session {
-    uint64_t id;                /* broker-unique session id */
-    int fd;                     /* TCP socket */
-    SSL *ssl;                   /* TLS state */
-    session_state_t state;      /* where in the life cycle */
-    char peer[64];              /* "address:port" */
-    tls_peer_info_t tls_info;   /* what certificate verification saw */
-    snapshot_t *snap;           /* trust/policy in force for this session (a reference) */
-    char agency[72];            /* agency id from the certificate */
-    Enlace__Role role;          /* from the policy */
-    X509 *cert;                 /* peer leaf certificate */
-    STACK_OF(X509) *chain;      /* peer chain as sent (for re-verification) */
-    uint8_t cert_sha256[32];    /* leaf fingerprint */
-    time_t cert_not_after;      /* leaf expiry: a live session ends when it passes */
-    uint8_t *cert_der;          /* leaf DER (for Published records) */
-    size_t cert_der_len;        /* bytes in cert_der */
-    bool opened;                /* a SessionOpened record was written */
-    bool counted;               /* holds a slot in agency_count */
-    bool lingering;             /* refused handshake: draining input so the alert arrives */
-    codec_decoder_t *dec;       /* bounded frame decoder */
-    uint8_t *out;               /* encoded frames waiting for SSL_write */
-    size_t out_len;             /* bytes in out */
-    size_t out_off;             /* bytes of out already written */
-    size_t out_cap;             /* allocated size of out */
-    bool want_write;            /* EPOLLOUT registered */
-    bool reading_paused;        /* EPOLLIN withdrawn (backpressure) */
-    unsigned pending;           /* publishes sent to the sequencer, unanswered */
-    uint64_t deadline_ms;       /* handshake deadline, then idle deadline */
-    double tokens;              /* publish rate token bucket */
-    uint64_t tokens_at_ms;      /* last refill */
-    uint32_t next_sub_id;       /* id for the next subscription */
+    uint64_t id;              /* broker-unique session id */
+    int fd;                   /* TCP socket */
+    SSL *ssl;                 /* TLS state */
+    session_state_t state;    /* where in the life cycle */
+    char peer[64];            /* "address:port" */
+    tls_peer_info_t tls_info; /* what certificate verification saw */
+    snapshot_t *snap;         /* trust/policy in force for this session (a reference) */
+    char agency[72];          /* agency id from the certificate */
+    Enlace__Role role;        /* from the policy */
+    X509 *cert;               /* peer leaf certificate */
+    STACK_OF(X509) * chain;   /* peer chain as sent (for re-verification) */
+    uint8_t cert_sha256[32];  /* leaf fingerprint */
+    time_t cert_not_after;    /* leaf expiry: a live session ends when it passes */
+    uint8_t *cert_der;        /* leaf DER (for Published records) */
+    size_t cert_der_len;      /* bytes in cert_der */
+    bool opened;              /* a SessionOpened record was written */
+    bool counted;             /* holds a slot in agency_count */
+    bool lingering;           /* refused handshake: draining input so the alert arrives */
+    codec_decoder_t *dec;     /* bounded frame decoder */
+    uint8_t *out;             /* encoded frames waiting for SSL_write */
+    size_t out_len;           /* bytes in out */
+    size_t out_off;           /* bytes of out already written */
+    size_t out_cap;           /* allocated size of out */
+    bool want_write;          /* EPOLLOUT registered */
+    bool reading_paused;      /* EPOLLIN withdrawn (backpressure) */
+    unsigned pending;         /* publishes sent to the sequencer, unanswered */
+    uint64_t deadline_ms;     /* handshake deadline, then idle deadline */
+    double tokens;            /* publish rate token bucket */
+    uint64_t tokens_at_ms;    /* last refill */
+    uint32_t next_sub_id;     /* id for the next subscription */
     subscription_t subs[SESSION_MAX_SUBS];
-    char close_reason[320];     /* why the session is closing */
+    char close_reason[320]; /* why the session is closing */
 } session_t;
 
 /* The io thread's state as the session code sees it. */
 typedef struct io_thread {
-    int index;                  /* thread number, for replies */
-    io_shared_t shared;         /* broker-wide read-only state */
-    snapshot_t *snap;           /* newest snapshot (new sessions use it) */
-    void *pull;                 /* inproc PULL (bound) */
-    void *to_seq;               /* PUSH to the sequencer */
-    int epfd;                   /* epoll instance */
-    int timerfd;                /* periodic timeout tick */
-    uint64_t head;              /* committed log size last announced */
-    session_t **sessions;       /* sessions owned by this thread */
+    int index;            /* thread number, for replies */
+    io_shared_t shared;   /* broker-wide read-only state */
+    snapshot_t *snap;     /* newest snapshot (new sessions use it) */
+    void *pull;           /* inproc PULL (bound) */
+    void *to_seq;         /* PUSH to the sequencer */
+    int epfd;             /* epoll instance */
+    int timerfd;          /* periodic timeout tick */
+    uint64_t head;        /* committed log size last announced */
+    session_t **sessions; /* sessions owned by this thread */
     size_t n_sessions, cap_sessions;
-    uint64_t next_session;      /* counter for session ids */
-    struct rcache *cache;       /* recently read records, shared by this thread's cursors */
-    bool stopping;              /* shutdown in progress */
-    pthread_t thread;           /* the thread */
+    uint64_t next_session; /* counter for session ids */
+    struct rcache *cache;  /* recently read records, shared by this thread's cursors */
+    bool stopping;         /* shutdown in progress */
+    pthread_t thread;      /* the thread */
 } io_thread_impl_t;
 
 /* --- session.c --- */

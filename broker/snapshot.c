@@ -30,8 +30,7 @@ done:
     return rc;
 }
 
-enlace_err_t snapshot_load(const broker_config_t *cfg, snapshot_t **out, char *why,
-                           size_t why_len)
+enlace_err_t snapshot_load(const broker_config_t *cfg, snapshot_t **out, char *why, size_t why_len)
 {
     *out = NULL;
     snapshot_t *s = calloc(1, sizeof *s);
@@ -49,8 +48,8 @@ enlace_err_t snapshot_load(const broker_config_t *cfg, snapshot_t **out, char *w
         goto fail;
     }
     X509_STORE_free(check);
-    s->tls = tls_server_ctx_new(cfg->tls_certificate, cfg->tls_key, cfg->tls_ca, cfg->tls_crl,
-                                why, why_len);
+    s->tls = tls_server_ctx_new(cfg->tls_certificate, cfg->tls_key, cfg->tls_ca, cfg->tls_crl, why,
+                                why_len);
     if (!s->tls) {
         rc = ENLACE_ERR_BAD_CERT;
         goto fail;

@@ -19,18 +19,17 @@
 #include "policy.h"
 
 typedef struct snapshot {
-    SSL_CTX *tls;            /* server context, owns the trust store */
-    policy_t *policy;        /* agencies, roles, topic rights */
-    uint8_t ca_sha256[32];   /* digest of the CA bundle file loaded */
-    uint8_t crl_sha256[32];  /* digest of the CRL file loaded (zero if none) */
-    int refs;                /* atomic reference count */
+    SSL_CTX *tls;           /* server context, owns the trust store */
+    policy_t *policy;       /* agencies, roles, topic rights */
+    uint8_t ca_sha256[32];  /* digest of the CA bundle file loaded */
+    uint8_t crl_sha256[32]; /* digest of the CRL file loaded (zero if none) */
+    int refs;               /* atomic reference count */
 } snapshot_t;
 
 /* Loads TLS material and policy named by cfg. On failure returns the error
  * and writes "what: why" into why; nothing is built.
  * Returns ENLACE_OK, ENLACE_ERR_INVALID (policy), ENLACE_ERR_BAD_CERT (TLS). */
-enlace_err_t snapshot_load(const broker_config_t *cfg, snapshot_t **out, char *why,
-                           size_t why_len);
+enlace_err_t snapshot_load(const broker_config_t *cfg, snapshot_t **out, char *why, size_t why_len);
 
 snapshot_t *snapshot_ref(snapshot_t *s);
 /* Drops one reference and NULLs *s; frees on the last one. Safe on NULL. */

@@ -94,8 +94,8 @@ SSL_CTX *tls_server_ctx_new(const char *cert_chain, const char *key, const char 
     if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1) {
         openssl_reason(r, sizeof r);
-        snprintf(why, why_len, "cannot load broker key %s (or it does not match the certificate): %s",
-                 key, r);
+        snprintf(why, why_len,
+                 "cannot load broker key %s (or it does not match the certificate): %s", key, r);
         goto fail;
     }
     if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {

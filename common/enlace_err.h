@@ -9,27 +9,27 @@
 
 typedef enum {
     ENLACE_OK = 0,
-    ENLACE_ERR_NOMEM,          /* allocation failed or a budget was exceeded */
-    ENLACE_ERR_INVALID,        /* bad argument or bad configuration value */
-    ENLACE_ERR_MALFORMED,      /* undecodable or invalid input from outside */
-    ENLACE_ERR_TOO_LARGE,      /* a length above the configured maximum */
-    ENLACE_ERR_TRUNCATED,      /* input ended inside a frame or record */
-    ENLACE_ERR_OVER_BUDGET,    /* decoding would expand past its memory budget */
-    ENLACE_ERR_IO,             /* read/write/fsync/open failed (see errno) */
-    ENLACE_ERR_CRYPTO,         /* an OpenSSL operation failed */
-    ENLACE_ERR_BAD_SIGNATURE,  /* a signature did not verify */
-    ENLACE_ERR_BAD_CERT,       /* certificate invalid, untrusted or unusable */
-    ENLACE_ERR_HASH_MISMATCH,  /* a digest or Merkle root did not match */
-    ENLACE_ERR_NOT_FOUND,      /* no such record, message, file or key */
-    ENLACE_ERR_EXISTS,         /* refusing to overwrite */
-    ENLACE_ERR_CORRUPT,        /* stored data failed a check (CRC, sequence) */
-    ENLACE_ERR_ROLLBACK,       /* log shorter than / inconsistent with a checkpoint */
-    ENLACE_ERR_DENIED,         /* policy or broker refused the operation */
-    ENLACE_ERR_TIMEOUT,        /* a deadline passed */
-    ENLACE_ERR_CLOSED,         /* peer closed the connection */
-    ENLACE_ERR_PROTOCOL,       /* peer broke the protocol */
-    ENLACE_ERR_DECRYPT,        /* CMS decryption failed (not a recipient, tampered) */
-    ENLACE_ERR_AGAIN,          /* would block; retry later */
+    ENLACE_ERR_NOMEM,         /* allocation failed or a budget was exceeded */
+    ENLACE_ERR_INVALID,       /* bad argument or bad configuration value */
+    ENLACE_ERR_MALFORMED,     /* undecodable or invalid input from outside */
+    ENLACE_ERR_TOO_LARGE,     /* a length above the configured maximum */
+    ENLACE_ERR_TRUNCATED,     /* input ended inside a frame or record */
+    ENLACE_ERR_OVER_BUDGET,   /* decoding would expand past its memory budget */
+    ENLACE_ERR_IO,            /* read/write/fsync/open failed (see errno) */
+    ENLACE_ERR_CRYPTO,        /* an OpenSSL operation failed */
+    ENLACE_ERR_BAD_SIGNATURE, /* a signature did not verify */
+    ENLACE_ERR_BAD_CERT,      /* certificate invalid, untrusted or unusable */
+    ENLACE_ERR_HASH_MISMATCH, /* a digest or Merkle root did not match */
+    ENLACE_ERR_NOT_FOUND,     /* no such record, message, file or key */
+    ENLACE_ERR_EXISTS,        /* refusing to overwrite */
+    ENLACE_ERR_CORRUPT,       /* stored data failed a check (CRC, sequence) */
+    ENLACE_ERR_ROLLBACK,      /* log shorter than / inconsistent with a checkpoint */
+    ENLACE_ERR_DENIED,        /* policy or broker refused the operation */
+    ENLACE_ERR_TIMEOUT,       /* a deadline passed */
+    ENLACE_ERR_CLOSED,        /* peer closed the connection */
+    ENLACE_ERR_PROTOCOL,      /* peer broke the protocol */
+    ENLACE_ERR_DECRYPT,       /* CMS decryption failed (not a recipient, tampered) */
+    ENLACE_ERR_AGAIN,         /* would block; retry later */
 } enlace_err_t;
 
 /* Stable name of an error code, e.g. "BAD_SIGNATURE". Never NULL. */

@@ -53,16 +53,16 @@ static int g_failures;
 enum { P_NO_CERT = 1, P_TLS12 = 2, P_NO_ALPN = 4, P_NO_HELLO = 8 };
 
 typedef struct peer {
-    int fd;                 /* TCP socket */
-    SSL_CTX *ctx;           /* client context */
-    SSL *ssl;               /* TLS connection */
-    codec_decoder_t *dec;   /* frame decoder */
-    X509 *cert;             /* our certificate (NULL with P_NO_CERT) */
-    EVP_PKEY *key;          /* our key */
-    char agency[64];        /* agency id from Welcome */
-    uint8_t ckpt_pub[32];   /* checkpoint key from Welcome */
-    char origin[256];       /* log origin from Welcome */
-    bool closed;            /* the broker closed the connection */
+    int fd;                     /* TCP socket */
+    SSL_CTX *ctx;               /* client context */
+    SSL *ssl;                   /* TLS connection */
+    codec_decoder_t *dec;       /* frame decoder */
+    X509 *cert;                 /* our certificate (NULL with P_NO_CERT) */
+    EVP_PKEY *key;              /* our key */
+    char agency[64];            /* agency id from Welcome */
+    uint8_t ckpt_pub[32];       /* checkpoint key from Welcome */
+    char origin[256];           /* log origin from Welcome */
+    bool closed;                /* the broker closed the connection */
     Enlace__Frame *queue[4096]; /* frames read ahead while waiting for another kind */
     size_t nqueue;
 } peer_t;
@@ -153,8 +153,8 @@ static Enlace__Frame *wire_recv(peer_t *p, int timeout_ms)
             size_t used = 0;
             Enlace__Frame *f = NULL;
             char why[256];
-            enlace_err_t rc = codec_decoder_next(p->dec, buf + off, have - off, &used, &f, why,
-                                                 sizeof why);
+            enlace_err_t rc =
+                codec_decoder_next(p->dec, buf + off, have - off, &used, &f, why, sizeof why);
             off += used;
             if (rc == ENLACE_OK)
                 return f;
@@ -248,8 +248,9 @@ static peer_t *peer_connect(const char *who, int flags, char *err, size_t err_le
         p->key = crypto_load_private_key(key);
     }
     if (!(flags & P_NO_ALPN))
-        SSL_CTX_set_alpn_protos(p->ctx, (const unsigned char *)"\x08"
-                                                              "enlace/1",
+        SSL_CTX_set_alpn_protos(p->ctx,
+                                (const unsigned char *)"\x08"
+                                                       "enlace/1",
                                 9);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g_port)};
     inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
@@ -351,11 +352,11 @@ static X509 *load_agency_cert(const char *id)
 }
 
 typedef struct msg_spec {
-    const char *topic;          /* topic */
-    Enlace__Tlp tlp;            /* label */
-    const char *to;             /* comma-separated recipients, NULL = none */
-    const char *sender;         /* header sender override (spoofing), NULL = ours */
-    const char *text;           /* plaintext */
+    const char *topic;  /* topic */
+    Enlace__Tlp tlp;    /* label */
+    const char *to;     /* comma-separated recipients, NULL = none */
+    const char *sender; /* header sender override (spoofing), NULL = ours */
+    const char *text;   /* plaintext */
 } msg_spec_t;
 
 /* Seals an envelope from p per spec; encrypted to recipients + sender. */
@@ -420,7 +421,8 @@ static int64_t publish_env(peer_t *p, Enlace__Envelope *env, int *code, bool *du
         Enlace__Frame *f = peer_expect(p, 0, 10000);
         if (!f)
             return -1;
-        if (f->kind_case == ENLACE__FRAME__KIND_PUBLISH_ACK && f->publish_ack->correlation_id == corr) {
+        if (f->kind_case == ENLACE__FRAME__KIND_PUBLISH_ACK &&
+            f->publish_ack->correlation_id == corr) {
             int64_t seq = (int64_t)f->publish_ack->seq;
             if (dup)
                 *dup = f->publish_ack->duplicate;
@@ -450,8 +452,8 @@ static int64_t publish(peer_t *p, const msg_spec_t *m, int *code)
 }
 
 /* Subscribes; returns the subscription id or 0 (Error code in *code). */
-static uint32_t subscribe(peer_t *p, const char *name, const char *filter,
-                          Enlace__StartMode start, uint64_t from, int *code)
+static uint32_t subscribe(peer_t *p, const char *name, const char *filter, Enlace__StartMode start,
+                          uint64_t from, int *code)
 {
     Enlace__Subscribe s = ENLACE__SUBSCRIBE__INIT;
     s.correlation_id = g_corr++;
@@ -505,8 +507,8 @@ static bool verify_and_open(peer_t *p, const Enlace__Deliver *d, char *plain, si
     snprintf(crl, sizeof crl, "%s/crl.pem", g_pki);
     char why[256];
     X509_STORE *store = cert_trust_load(ca, crl, why, sizeof why);
-    X509 *signer = d->has_signer_cert ? cert_from_der(d->signer_cert.data, d->signer_cert.len)
-                                      : NULL;
+    X509 *signer =
+        d->has_signer_cert ? cert_from_der(d->signer_cert.data, d->signer_cert.len) : NULL;
     Enlace__Header *h = NULL;
     uint8_t *pt = NULL;
     size_t ptlen = 0;
@@ -587,8 +589,7 @@ static int sc_exchange(int argc, char **argv)
     Enlace__Frame *d = peer_expect(fbi, ENLACE__FRAME__KIND_DELIVER, 5000);
     char plain[256] = "";
     CHECK(d && (int64_t)d->deliver->seq == seq, "US.FBI receives it at the same seq");
-    CHECK(d && verify_and_open(fbi, d->deliver, plain, sizeof plain) &&
-              strcmp(plain, m.text) == 0,
+    CHECK(d && verify_and_open(fbi, d->deliver, plain, sizeof plain) && strcmp(plain, m.text) == 0,
           "US.FBI verifies the signature against its own CA and decrypts: '%s'", plain);
     if (d)
         ack(fbi, s_fbi, d->deliver->seq);
@@ -667,7 +668,8 @@ static int sc_refusals(int argc, char **argv)
     bool dup = false;
     int64_t s1 = publish_env(p, env, &code, &dup);
     int64_t s2 = publish_env(p, env, &code, &dup);
-    CHECK(s1 >= 0 && s1 == s2 && dup, "the same message twice -> acked with the original seq %lld, duplicate=true",
+    CHECK(s1 >= 0 && s1 == s2 && dup,
+          "the same message twice -> acked with the original seq %lld, duplicate=true",
           (long long)s1);
     envelope_free(&env);
     CHECK(ping_ok(p), "session still usable after every refusal");
@@ -773,7 +775,8 @@ static int sc_offline(int argc, char **argv)
     int code;
     if (strcmp(argv[0], "setup") == 0) {
         peer_t *s = peer_connect("CO.DIJIN", 0, err, sizeof err);
-        uint32_t id = s ? subscribe(s, "offline", "cases/#", ENLACE__START_MODE__START_NEW, 0, &code) : 0;
+        uint32_t id =
+            s ? subscribe(s, "offline", "cases/#", ENLACE__START_MODE__START_NEW, 0, &code) : 0;
         CHECK(id != 0, "CO.DIJIN creates durable subscription 'offline' and goes away (%s)", err);
         peer_free(&s);
         return 0;
@@ -794,7 +797,8 @@ static int sc_offline(int argc, char **argv)
         return 0;
     }
     peer_t *s = peer_connect("CO.DIJIN", 0, err, sizeof err);
-    uint32_t id = s ? subscribe(s, "offline", "cases/#", ENLACE__START_MODE__START_RESUME, 0, &code) : 0;
+    uint32_t id =
+        s ? subscribe(s, "offline", "cases/#", ENLACE__START_MODE__START_RESUME, 0, &code) : 0;
     CHECK(id != 0, "CO.DIJIN resumes 'offline'");
     int got = 0, in_order = 1;
     uint64_t last = 0;
@@ -812,7 +816,8 @@ static int sc_offline(int argc, char **argv)
         ack(s, id, d->deliver->seq);
         frame_free(&d);
     }
-    CHECK(got == n && in_order, "all %d messages arrive on resume, verified and in order (%d)", n, got);
+    CHECK(got == n && in_order, "all %d messages arrive on resume, verified and in order (%d)", n,
+          got);
     Enlace__Frame *extra = peer_expect(s, ENLACE__FRAME__KIND_DELIVER, 1000);
     CHECK(extra == NULL, "nothing is delivered twice");
     frame_free(&extra);
@@ -926,7 +931,8 @@ static int sc_receipt(int argc, char **argv)
         CHECK((int64_t)rc->seq == seq &&
                   merkle_verify_inclusion(leaf, rc->seq, size, (const uint8_t(*)[32])proof,
                                           rc->n_proof, root) == ENLACE_OK,
-              "the inclusion proof of seq %lld verifies against the checkpoint root", (long long)seq);
+              "the inclusion proof of seq %lld verifies against the checkpoint root",
+              (long long)seq);
         free(proof);
         free(origin);
     }
@@ -1017,8 +1023,8 @@ static int sc_publish_expect(int argc, char **argv)
     if (strcmp(argv[2], "ok") == 0)
         CHECK(seq >= 0, "publish to %s accepted (%s)", argv[1], code ? code_name(code) : "ok");
     else
-        CHECK(seq < 0 && strcmp(code_name(code), argv[2]) == 0, "publish to %s -> %s (%s)",
-              argv[1], argv[2], code_name(code));
+        CHECK(seq < 0 && strcmp(code_name(code), argv[2]) == 0, "publish to %s -> %s (%s)", argv[1],
+              argv[2], code_name(code));
     peer_free(&p);
     return 0;
 }
@@ -1059,7 +1065,8 @@ typedef struct scenario {
 
 static const scenario_t scenarios[] = {
     {"connect-ok", sc_connect_ok, "[WHO]: connect, Welcome, Ping"},
-    {"connect-refused", sc_connect_refused, "WHO|nocert|tls12|noalpn [TEXT]: refused, error contains TEXT"},
+    {"connect-refused", sc_connect_refused,
+     "WHO|nocert|tls12|noalpn [TEXT]: refused, error contains TEXT"},
     {"exchange", sc_exchange, "publish, deliver to recipients only, verify and decrypt"},
     {"refusals", sc_refusals, "every publish/subscribe refusal, session stays usable"},
     {"malformed", sc_malformed, "oversize|zero|garbage|before-hello|server-frame"},
