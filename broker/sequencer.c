@@ -37,6 +37,8 @@ struct sequencer {
     size_t times_cap;            /* capacity of times */
     uint64_t checkpoint_size;    /* tree size of the latest signed checkpoint */
     uint64_t last_checkpoint_ms; /* when it was signed */
+    bus_msg_t **waiting;         /* receipts waiting for a checkpoint that covers them */
+    size_t n_waiting;            /* entries in waiting */
     bus_msg_t **replies;         /* answers held until the batch is durable */
     size_t n_replies, cap_replies;
 };
@@ -356,8 +358,6 @@ static void handle_receipt(sequencer_t *s, bus_msg_t *m)
 
 static void finish_receipt(sequencer_t *s, bus_msg_t *m)
 {
-    if (m->seq >= s->checkpoint_size && sign_checkpoint(s, false) != ENLACE_OK)
-        goto fail;
     m->proof = calloc(MAX_PROOF, sizeof *m->proof);
     if (!m->proof || log_inclusion_proof(s->log, m->seq, s->checkpoint_size, m->proof, MAX_PROOF,
                                          &m->proof_n) != ENLACE_OK)
@@ -390,6 +390,44 @@ static void handle(sequencer_t *s, bus_msg_t *m, bool *stop)
     }
 }
 
+static void send_reply(sequencer_t *s, bus_msg_t *m)
+{
+    if (m->type == BUS_RECEIPT_OK)
+        finish_receipt(s, m);
+    if (m->io >= 0 && m->io < s->n_io && bus_send(s->to_io[m->io], &m) == ENLACE_OK)
+        return;
+    bus_msg_free(&m);
+}
+
+/* A receipt for a record no checkpoint covers yet waits for the next one:
+ * checkpoints are signed at most once a second, never on demand. */
+static void hold_receipt(sequencer_t *s, bus_msg_t *m)
+{
+    bus_msg_t **n = realloc(s->waiting, (s->n_waiting + 1) * sizeof *n);
+    if (!n) {
+        m->type = BUS_ERROR;
+        m->err_code = ENLACE__ERROR_CODE__ERROR_INTERNAL;
+        snprintf(m->text, sizeof m->text, "out of memory");
+        send_reply(s, m);
+        return;
+    }
+    s->waiting = n;
+    s->waiting[s->n_waiting++] = m;
+}
+
+/* Answers the receipts the latest checkpoint now covers. */
+static void answer_waiting_receipts(sequencer_t *s)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < s->n_waiting; i++) {
+        if (s->waiting[i]->seq < s->checkpoint_size)
+            send_reply(s, s->waiting[i]);
+        else
+            s->waiting[keep++] = s->waiting[i];
+    }
+    s->n_waiting = keep;
+}
+
 /* Commits the batch, then sends the held replies and the new head. */
 static void commit_and_answer(sequencer_t *s)
 {
@@ -407,11 +445,11 @@ static void commit_and_answer(sequencer_t *s)
     }
     for (size_t i = 0; i < s->n_replies; i++) {
         bus_msg_t *m = s->replies[i];
-        if (m->type == BUS_RECEIPT_OK)
-            finish_receipt(s, m);
-        if (m->io >= 0 && m->io < s->n_io && bus_send(s->to_io[m->io], &m) == ENLACE_OK)
+        if (m->type == BUS_RECEIPT_OK && m->seq >= s->checkpoint_size) {
+            hold_receipt(s, m); /* answered with the next checkpoint (at most 1 s) */
             continue;
-        bus_msg_free(&m);
+        }
+        send_reply(s, m);
     }
     s->n_replies = 0;
     uint64_t after = log_size(s->log);
@@ -446,8 +484,10 @@ static void *sequencer_main(void *arg)
             commit_and_answer(s);
         else if (log_sync_due_ms(s->log) == 0 && log_sync(s->log) != ENLACE_OK)
             blog(BLOG_ERROR, "log.sync_failed", NULL);
-        if (mono_ms() - s->last_checkpoint_ms >= 1000)
+        if (mono_ms() - s->last_checkpoint_ms >= 1000) {
             sign_checkpoint(s, false);
+            answer_waiting_receipts(s);
+        }
     }
     /* Other threads' last records may sit in pipes fair-queued behind STOP. */
     for (;;) {
@@ -466,6 +506,7 @@ static void *sequencer_main(void *arg)
     append(s, &r, NULL, NULL);
     commit_and_answer(s);
     sign_checkpoint(s, false);
+    answer_waiting_receipts(s);
     return NULL;
 }
 
@@ -577,6 +618,9 @@ void sequencer_destroy(sequencer_t **sp)
     for (size_t i = 0; i < s->n_replies; i++)
         bus_msg_free(&s->replies[i]);
     free(s->replies);
+    for (size_t i = 0; i < s->n_waiting; i++)
+        bus_msg_free(&s->waiting[i]);
+    free(s->waiting);
     if (s->pull)
         zmq_close(s->pull);
     for (int i = 0; s->to_io && i < s->n_io; i++)
