@@ -34,6 +34,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -710,4 +711,635 @@ static int sub_open(sub_t *s, int k)
         error_text(&s->c, r, "Subscribed");
     codec_free((ProtobufCMessage **)&r);
     return rc;
+}
+
+/* ------------------------------------------------------- machine, broker, figures */
+
+/* `openssl speed -seconds 2 ecdsap256`: verify/s of one core (0 when unavailable). */
+static double openssl_verify_per_core(void)
+{
+    FILE *f = popen("openssl speed -seconds 2 ecdsap256 2>/dev/null", "r");
+    char line[512];
+    double sign = 0, verify = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        char *p = strstr(line, "ecdsa (nistp256)");
+        if (p && sscanf(p + strlen("ecdsa (nistp256)"), "%*fs %*fs %lf %lf", &sign, &verify) != 2)
+            verify = 0;
+    }
+    if (f)
+        pclose(f);
+    return verify;
+}
+
+/* Appends of 4 KiB, each followed by fdatasync, per second for 2 s in dir. */
+static double fdatasync_rate(const char *dir)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/.bench-fdatasync-%d", dir, (int)getpid());
+    int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return 0;
+    uint8_t block[4096];
+    memset(block, 0x5a, sizeof block);
+    uint64_t start = now_ns(), end = start + 2 * NS, n = 0;
+    while (now_ns() < end && write(fd, block, sizeof block) == (ssize_t)sizeof block &&
+           fdatasync(fd) == 0)
+        n++;
+    double rate = (double)n / ((double)(now_ns() - start) / 1e9);
+    close(fd);
+    unlink(path);
+    return rate;
+}
+
+/* utime + stime of /proc/.../stat in seconds; comm copied when asked. */
+static double proc_cpu(const char *path, char *comm, size_t comm_len)
+{
+    char buf[1024];
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    char *open_p = strchr(buf, '('), *close_p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (!open_p || !close_p ||
+        sscanf(close_p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return 0;
+    if (comm)
+        snprintf(comm, comm_len, "%.*s", (int)(close_p - open_p - 1), open_p + 1);
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double broker_rss_mib(void)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", o.broker_pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib < 0 ? -1 : (double)kib / 1024.0;
+}
+
+/* The broker's threads (by tid) and their CPU seconds. */
+typedef struct tasks {
+    int n;
+    int tid[MAX_TASKS];
+    char comm[MAX_TASKS][32];
+    double cpu[MAX_TASKS];
+} tasks_t;
+
+static int cmp_int(const void *a, const void *b)
+{
+    return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+static void read_tasks(tasks_t *t)
+{
+    char path[128];
+    t->n = 0;
+    snprintf(path, sizeof path, "/proc/%d/task", o.broker_pid);
+    DIR *d = opendir(path);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL && t->n < MAX_TASKS;)
+        if (e->d_name[0] != '.')
+            t->tid[t->n++] = atoi(e->d_name);
+    if (d)
+        closedir(d);
+    qsort(t->tid, (size_t)t->n, sizeof t->tid[0], cmp_int);
+    for (int i = 0; i < t->n; i++) {
+        snprintf(path, sizeof path, "/proc/%d/task/%d/stat", o.broker_pid, t->tid[i]);
+        t->cpu[i] = proc_cpu(path, t->comm[i], sizeof t->comm[i]);
+    }
+}
+
+/* Counters and CPU times at one instant of a load run. */
+typedef struct sample {
+    uint64_t t;         /* monotonic ns */
+    uint64_t acked;     /* PublishAcks, all publishers */
+    uint64_t delivered; /* Delivers, all subscribers */
+    double broker_cpu;  /* broker CPU seconds */
+    double self_cpu;    /* this process's CPU seconds */
+    tasks_t tasks;      /* per broker thread */
+} sample_t;
+
+static void take_sample(sample_t *s)
+{
+    s->t = now_ns();
+    s->acked = s->delivered = 0;
+    for (int i = 0; i < o.n_pubs; i++)
+        s->acked += __atomic_load_n(&g_pub[i].acked, __ATOMIC_RELAXED);
+    for (int i = 0; i < o.n_subs; i++)
+        s->delivered += __atomic_load_n(&g_sub[i].received, __ATOMIC_RELAXED);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    s->self_cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    s->broker_cpu = 0;
+    s->tasks.n = 0;
+    if (o.broker_pid > 0) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/stat", o.broker_pid);
+        s->broker_cpu = proc_cpu(path, NULL, 0);
+        read_tasks(&s->tasks);
+    }
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    return (*(const uint64_t *)a > *(const uint64_t *)b) - (*(const uint64_t *)a < *(const uint64_t *)b);
+}
+
+/* p50, p90, p99, max of v[0..n) in ms (nearest rank); v is sorted in place. */
+static void percentiles(uint64_t *v, size_t n, double out[4])
+{
+    static const double q[3] = {0.50, 0.90, 0.99};
+    memset(out, 0, 4 * sizeof *out);
+    if (n == 0)
+        return;
+    qsort(v, n, sizeof *v, cmp_u64);
+    for (int i = 0; i < 3; i++) {
+        size_t rank = (size_t)(q[i] * (double)n + 0.999999);
+        out[i] = (double)v[rank ? rank - 1 : 0] / 1e6;
+    }
+    out[3] = (double)v[n - 1] / 1e6;
+}
+
+/* Everything a run reports. */
+typedef struct result {
+    int cores;
+    double verify_core, fsync_rate;    /* machine ceilings (0: not measured) */
+    size_t frame_bytes;                /* size of one Publish frame */
+    double window_s;                   /* measured wall time */
+    double pub_rate, del_rate;         /* over the window */
+    double sec_min, sec_max;           /* per-second publish rate extremes */
+    double broker_cpu, client_cpu;     /* CPU seconds per wall second */
+    sample_t a, b;                     /* window start and end */
+    double ack_ms[4], del_ms[4];       /* latency percentiles (p50 p90 p99 max) */
+    size_t n_ack, n_del;               /* samples behind them */
+    uint64_t published, delivered;     /* whole run */
+    uint64_t errors;                   /* Error replies to publishes */
+    const char *first_error;           /* text of one */
+    double drain_s;                    /* subscribers' catch-up after publishers stopped */
+    bool exhausted, failed;            /* pool ran out; a connection failed */
+    double rss0, rss1, open_s;         /* idle mode */
+    unsigned sessions;                 /* idle sessions opened */
+} result_t;
+
+typedef struct pool_job {
+    pub_t *p;
+    X509 **rcpt;
+    char **ids;
+    size_t n;
+    int rc;
+} pool_job_t;
+
+static void *pool_main(void *arg)
+{
+    pool_job_t *j = arg;
+    j->rc = build_pool(j->p, j->rcpt, j->ids, j->n);
+    return NULL;
+}
+
+/* Clients' TLS contexts, one per agency. */
+static SSL_CTX *ctx_for(const char *agency)
+{
+    static const char *names[3 * MAX_PEERS];
+    static SSL_CTX *ctxs[3 * MAX_PEERS];
+    static int n;
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], agency) == 0)
+            return ctxs[i];
+    if (n == 3 * MAX_PEERS)
+        return NULL;
+    names[n] = agency;
+    ctxs[n] = client_ctx(agency);
+    return ctxs[n++];
+}
+
+static int run_load(result_t *r)
+{
+    int np = o.n_pubs, ns = o.n_subs;
+    size_t per = o.mode == MODE_LATENCY
+                     ? (size_t)(o.rate * (o.warmup + o.seconds) / np) + 1
+                     : (o.pool ? o.pool : (size_t)((o.warmup + o.seconds) * 16000)) / (size_t)np;
+    X509 *rcpt[MAX_PEERS] = {0};
+    for (int i = 0; i < ns; i++) {
+        char crt[1024];
+        path_of(crt, sizeof crt, o.subs[i], "crt");
+        if (!(rcpt[i] = cert_load_pem(crt))) {
+            fprintf(stderr, "bench_broker: cannot load %s\n", crt);
+            return -1;
+        }
+    }
+    /* Pools are built in parallel, before anything is timed. */
+    pool_job_t jobs[MAX_PEERS];
+    pthread_t th[MAX_PEERS];
+    uint64_t t_build = now_ns();
+    for (int i = 0; i < np; i++) {
+        g_pub[i].index = i;
+        g_pub[i].agency = o.pubs[i];
+        jobs[i] = (pool_job_t){&g_pub[i], rcpt, o.subs, per, -1};
+        pthread_create(&th[i], NULL, pool_main, &jobs[i]);
+    }
+    int bad = 0;
+    for (int i = 0; i < np; i++) {
+        pthread_join(th[i], NULL);
+        bad |= jobs[i].rc;
+    }
+    for (int i = 0; i < ns; i++)
+        X509_free(rcpt[i]);
+    if (bad)
+        return -1;
+    r->frame_bytes = g_pub[0].off[1] - g_pub[0].off[0];
+    fprintf(stderr, "bench_broker: %zu publishes pre-built in %.1f s\n", per * (size_t)np,
+            (double)(now_ns() - t_build) / 1e9);
+    for (int i = 0; i < ns; i++) {
+        sub_t *s = &g_sub[i];
+        s->agency = o.subs[i];
+        s->cap_lat = o.mode == MODE_LATENCY ? per * (size_t)np : 0;
+        s->lat = calloc(s->cap_lat + 1, sizeof *s->lat);
+        if (!(s->ctx = ctx_for(s->agency)) || !s->lat || sub_open(s, i) != 0) {
+            fprintf(stderr, "bench_broker: subscriber %s: %s\n", s->agency, s->c.err);
+            return -1;
+        }
+    }
+    for (int i = 0; i < np; i++) {
+        pub_t *p = &g_pub[i];
+        if (!(p->ctx = ctx_for(p->agency)) || conn_open(&p->c, p->ctx) != 0) {
+            fprintf(stderr, "bench_broker: publisher %s: %s\n", p->agency, p->c.err);
+            return -1;
+        }
+    }
+    g_deadline = UINT64_MAX;
+    pthread_barrier_init(&g_start, NULL, (unsigned)np + 1);
+    for (int i = 0; i < ns; i++)
+        pthread_create(&g_sub[i].thread, NULL, sub_main, &g_sub[i]);
+    for (int i = 0; i < np; i++)
+        pthread_create(&g_pub[i].thread, NULL, pub_main, &g_pub[i]);
+    g_t0 = now_ns() + 20000000u;
+    g_measure_from = g_t0 + (uint64_t)(o.warmup * 1e9);
+    pthread_barrier_wait(&g_start);
+    /* Window: [t0 + warm-up, t0 + warm-up + seconds], sampled every second. */
+    sleep_until(g_measure_from);
+    take_sample(&r->a);
+    sample_t prev = r->a, cur;
+    uint64_t end = g_measure_from + (uint64_t)(o.seconds * 1e9);
+    r->sec_min = 1e18;
+    for (uint64_t next = r->a.t + NS;; next += NS) {
+        while (now_ns() < (next < end ? next : end)) {
+            sleep_until(now_ns() + 100000000u < next ? now_ns() + 100000000u : next);
+            for (int i = 0; i < np; i++)
+                if (o.mode == MODE_THROUGHPUT &&
+                    __atomic_load_n(&g_pub[i].queued, __ATOMIC_RELAXED) == g_pub[i].n)
+                    r->exhausted = true;
+            if (r->exhausted)
+                break;
+        }
+        take_sample(&cur);
+        double rate = (double)(cur.acked - prev.acked) / ((double)(cur.t - prev.t) / 1e9);
+        if (cur.t - prev.t > NS / 2) {
+            r->sec_min = rate < r->sec_min ? rate : r->sec_min;
+            r->sec_max = rate > r->sec_max ? rate : r->sec_max;
+        }
+        prev = cur;
+        if (cur.t >= end || r->exhausted)
+            break;
+    }
+    r->b = cur;
+    __atomic_store_n(&g_stop, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&g_deadline, now_ns() + 20 * NS, __ATOMIC_RELAXED);
+    uint64_t total = 0;
+    for (int i = 0; i < np; i++) {
+        pthread_join(g_pub[i].thread, NULL);
+        total += g_pub[i].acked;
+        r->errors += g_pub[i].errors;
+        if (g_pub[i].errors && !r->first_error)
+            r->first_error = g_pub[i].first_error;
+        r->failed |= g_pub[i].failed;
+    }
+    uint64_t t_pubs = now_ns();
+    __atomic_store_n(&g_expect, total, __ATOMIC_RELEASE);
+    for (int i = 0; i < ns; i++) {
+        pthread_join(g_sub[i].thread, NULL);
+        r->delivered += g_sub[i].received;
+        r->failed |= g_sub[i].failed || g_sub[i].received < total;
+    }
+    r->drain_s = (double)(now_ns() - t_pubs) / 1e9;
+    r->published = total;
+    r->window_s = (double)(r->b.t - r->a.t) / 1e9;
+    r->pub_rate = (double)(r->b.acked - r->a.acked) / r->window_s;
+    r->del_rate = (double)(r->b.delivered - r->a.delivered) / r->window_s;
+    r->broker_cpu = (r->b.broker_cpu - r->a.broker_cpu) / r->window_s;
+    r->client_cpu = (r->b.self_cpu - r->a.self_cpu) / r->window_s;
+    if (o.mode == MODE_LATENCY) {
+        size_t cap = per * (size_t)np, n = 0;
+        uint64_t *v = calloc(cap + 1, sizeof *v);
+        for (int i = 0; v && i < np; i++)
+            for (size_t k = 0; k < g_pub[i].n; k++)
+                if (g_pub[i].sent_ns[k] >= g_measure_from && g_pub[i].ack_ns[k])
+                    v[n++] = g_pub[i].ack_ns[k];
+        percentiles(v, n, r->ack_ms);
+        r->n_ack = n;
+        free(v);
+        size_t all = 0;
+        for (int i = 0; i < ns; i++)
+            all += g_sub[i].n_lat;
+        v = calloc(all + 1, sizeof *v);
+        for (int i = 0, k = 0; v && i < ns; i++)
+            for (size_t j = 0; j < g_sub[i].n_lat; j++)
+                v[k++] = g_sub[i].lat[j];
+        percentiles(v, all, r->del_ms);
+        r->n_del = all;
+        free(v);
+    }
+    return 0;
+}
+
+static int run_idle(result_t *r)
+{
+    conn_t *c = calloc(o.idle ? o.idle : 1, sizeof *c);
+    if (!c)
+        return -1;
+    r->rss0 = broker_rss_mib();
+    uint64_t t = now_ns();
+    int rc = 0;
+    for (unsigned i = 0; i < o.idle; i++) {
+        SSL_CTX *ctx = ctx_for(o.idles[i % (unsigned)o.n_idles]);
+        if (!ctx || conn_open(&c[i], ctx) != 0) {
+            fprintf(stderr, "bench_broker: idle session %u (%s): %s\n", i + 1,
+                    o.idles[i % (unsigned)o.n_idles], c[i].err);
+            conn_close(&c[i]);
+            rc = -1;
+            break;
+        }
+        free(c[i].in); /* idle: no buffer kept on our side */
+        c[i].in = NULL;
+        c[i].in_len = c[i].in_cap = 0;
+        r->sessions++;
+    }
+    r->open_s = (double)(now_ns() - t) / 1e9;
+    sleep_until(now_ns() + NS); /* let the broker settle (Welcome sent, records written) */
+    r->rss1 = broker_rss_mib();
+    for (unsigned i = 0; i < r->sessions; i++)
+        conn_close(&c[i]);
+    free(c);
+    r->failed = rc != 0;
+    return rc;
+}
+
+/* -------------------------------------------------------------------- output */
+
+static const char *verdict(bool met)
+{
+    return met ? "met" : "MISSED";
+}
+
+/* Names the broker's threads: those sharing the process name, by creation order, are
+ * main, sequencer, io-0, io-1, ... (broker.c starts the sequencer before the io threads);
+ * libzmq names its own. */
+static void thread_name(const tasks_t *t, int i, char *out, size_t len)
+{
+    int k = 0;
+    for (int j = 0; j < i; j++)
+        k += strcmp(t->comm[j], t->comm[0]) == 0;
+    if (strcmp(t->comm[i], t->comm[0]) != 0)
+        snprintf(out, len, "%s", t->comm[i]);
+    else if (k < 2)
+        snprintf(out, len, "%s", k == 0 ? "main" : "sequencer");
+    else
+        snprintf(out, len, "io-%d", k - 2);
+}
+
+static void print_machine(const result_t *r)
+{
+    if (r->verify_core > 0)
+        printf("  machine: %d cores; P-256 verify %.0f/s per core (openssl speed) -> ceiling "
+               "%.0f/s\n",
+               r->cores, r->verify_core, r->verify_core * r->cores);
+    if (r->fsync_rate > 0)
+        printf("  machine: fdatasync %.0f/s (append 4 KiB + fdatasync, in %s)\n", r->fsync_rate,
+               o.log_dir);
+}
+
+static void print_table(const result_t *r)
+{
+    static const char *names[] = {"", "throughput", "latency", "idle sessions"};
+    printf("\n== Enlace broker benchmark: %s", names[o.mode]);
+    if (o.mode == MODE_LATENCY)
+        printf(" at %.0f publishes/s", o.rate);
+    printf(" [%s] ==\n", o.label ? o.label : "broker config not given");
+    print_machine(r);
+    if (o.mode == MODE_IDLE) {
+        printf("  sessions (mTLS + Hello/Welcome)  %u over %d agencies in %.2f s (%.0f/s)\n",
+               r->sessions, o.n_idles, r->open_s, r->sessions / (r->open_s > 0 ? r->open_s : 1));
+        printf("  broker RSS before                %.1f MiB\n", r->rss0);
+        printf("  broker RSS with the sessions     %.1f MiB   target <= 100 MiB for 1000: %s\n",
+               r->rss1, verdict(r->rss1 <= 100.0 && r->sessions >= 1000));
+        printf("  per session                      %.1f KiB\n",
+               r->sessions ? (r->rss1 - r->rss0) * 1024.0 / r->sessions : 0.0);
+        return;
+    }
+    printf("  workload: %d publishers x %d subscribers, %zu B payload (Publish frame %zu B), "
+           "window %u, DeliverAck every %u or when idle\n",
+           o.n_pubs, o.n_subs, o.payload, r->frame_bytes, o.window, o.ack_every);
+    printf("  window: %.2f s after %.1f s warm-up%s\n", r->window_s, o.warmup,
+           r->exhausted ? " (ENDED EARLY: pre-built pool exhausted, raise --pool)" : "");
+    printf("  %-34s %10s   %s\n", "figure", "measured", "target");
+    bool tp = o.mode == MODE_THROUGHPUT;
+    printf("  %-34s %10.0f   %s\n", "publishes/s (durable, acked)", r->pub_rate,
+           tp ? (r->pub_rate >= 10000 ? ">= 10000: met" : ">= 10000: MISSED") : "");
+    printf("  %-34s %10.0f   %s\n", "deliveries/s", r->del_rate,
+           tp ? (r->del_rate >= 40000 ? ">= 40000: met" : ">= 40000: MISSED") : "");
+    if (r->sec_max > 0)
+        printf("  %-34s %4.0f..%-5.0f\n", "publishes/s, per second min..max", r->sec_min,
+               r->sec_max);
+    if (o.mode == MODE_LATENCY) {
+        printf("  %-34s p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (n=%zu)\n",
+               "publish->PublishAck ms", r->ack_ms[0], r->ack_ms[1], r->ack_ms[2], r->ack_ms[3],
+               r->n_ack);
+        printf("  %-34s p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (n=%zu)\n",
+               "publish->Deliver ms", r->del_ms[0], r->del_ms[1], r->del_ms[2], r->del_ms[3],
+               r->n_del);
+        double design = o.rate <= 1000 ? 2 : o.rate <= 2000 ? 3 : 0;
+        if (design > 0)
+            printf("  %-34s DESIGN.md p99 <= %.0f ms: %s", "", design,
+                   verdict(r->del_ms[2] <= design));
+        if (o.rate > 1000 && o.rate <= 2000)
+            printf("; issue p99 <= 5 ms: %s", verdict(r->del_ms[2] <= 5));
+        printf("\n");
+    }
+    if (o.broker_pid > 0) {
+        printf("  %-34s %10.2f   s/s = %.0f%% of %d cores\n", "broker CPU", r->broker_cpu,
+               100 * r->broker_cpu / r->cores, r->cores);
+        for (int i = 0; i < r->b.tasks.n; i++) {
+            double before = 0;
+            for (int j = 0; j < r->a.tasks.n; j++)
+                if (r->a.tasks.tid[j] == r->b.tasks.tid[i])
+                    before = r->a.tasks.cpu[j];
+            char name[40];
+            thread_name(&r->b.tasks, i, name, sizeof name);
+            double v = (r->b.tasks.cpu[i] - before) / r->window_s;
+            if (v >= 0.005)
+                printf("    thread %-27s %10.2f   s/s\n", name, v);
+        }
+        if (r->pub_rate > 0)
+            printf("  %-34s %10.0f   us\n", "broker CPU per publish", 1e6 * r->broker_cpu / r->pub_rate);
+    }
+    printf("  %-34s %10.2f   s/s = %.0f%% of %d cores (competes with the broker)\n",
+           "bench client CPU", r->client_cpu, 100 * r->client_cpu / r->cores, r->cores);
+    if (r->verify_core > 0 && r->pub_rate > 0)
+        printf("  %-34s %9.0f%%   of the machine's P-256 verify ceiling\n", "verify load",
+               100 * r->pub_rate / (r->verify_core * r->cores));
+    if (r->fsync_rate > 0 && r->pub_rate > 0)
+        printf("  %-34s %10.1f   publishes per fdatasync at least (if fsync-bound)\n",
+               "group commit needed", r->pub_rate / r->fsync_rate);
+    printf("  %-34s %10llu   published, %llu delivered (%d subscribers: expected %llu), drained "
+           "%.2f s after the last ack\n",
+           "totals", (unsigned long long)r->published, (unsigned long long)r->delivered,
+           o.n_subs, (unsigned long long)r->published * (unsigned long long)o.n_subs, r->drain_s);
+    if (r->errors)
+        printf("  publish errors: %llu (first: %s)\n", (unsigned long long)r->errors,
+               r->first_error ? r->first_error : "?");
+    if (r->failed)
+        printf("  RUN INCOMPLETE: a connection failed or deliveries are missing (see stderr)\n");
+}
+
+static void print_json(const result_t *r)
+{
+    static const char *names[] = {"", "throughput", "latency", "idle"};
+    printf("{\"mode\":\"%s\",\"label\":\"%s\",\"cores\":%d,\"verify_per_core\":%.0f,"
+           "\"fdatasync_per_s\":%.0f",
+           names[o.mode], o.label ? o.label : "", r->cores, r->verify_core, r->fsync_rate);
+    if (o.mode == MODE_IDLE) {
+        printf(",\"sessions\":%u,\"open_s\":%.3f,\"rss_before_mib\":%.1f,\"rss_after_mib\":%.1f,"
+               "\"per_session_kib\":%.1f",
+               r->sessions, r->open_s, r->rss0, r->rss1,
+               r->sessions ? (r->rss1 - r->rss0) * 1024.0 / r->sessions : 0.0);
+    } else {
+        printf(",\"publishers\":%d,\"subscribers\":%d,\"payload\":%zu,\"frame_bytes\":%zu,"
+               "\"window_s\":%.3f,\"publishes_per_s\":%.1f,\"deliveries_per_s\":%.1f,"
+               "\"broker_cpu\":%.3f,\"client_cpu\":%.3f,\"published\":%llu,\"delivered\":%llu,"
+               "\"errors\":%llu,\"pool_exhausted\":%s",
+               o.n_pubs, o.n_subs, o.payload, r->frame_bytes, r->window_s, r->pub_rate,
+               r->del_rate, r->broker_cpu, r->client_cpu, (unsigned long long)r->published,
+               (unsigned long long)r->delivered, (unsigned long long)r->errors,
+               r->exhausted ? "true" : "false");
+        if (o.mode == MODE_LATENCY)
+            printf(",\"rate\":%.0f,\"ack_ms\":[%.3f,%.3f,%.3f,%.3f],"
+                   "\"deliver_ms\":[%.3f,%.3f,%.3f,%.3f]",
+                   o.rate, r->ack_ms[0], r->ack_ms[1], r->ack_ms[2], r->ack_ms[3], r->del_ms[0],
+                   r->del_ms[1], r->del_ms[2], r->del_ms[3]);
+    }
+    printf(",\"failed\":%s}\n", r->failed ? "true" : "false");
+}
+
+/* ---------------------------------------------------------------------- main */
+
+static int split_list(char *s, char **out)
+{
+    int n = 0;
+    for (char *save = NULL, *t = strtok_r(s, ",", &save); t && n < MAX_PEERS;
+         t = strtok_r(NULL, ",", &save))
+        out[n++] = t;
+    return n;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bench_broker --port P --pki DIR [--broker-pid PID] [--log-dir DIR] MODE [options]\n"
+            "modes:\n"
+            "  --throughput S        maximum rate for S seconds (after --warmup)\n"
+            "  --latency R           R publishes/s in total for --seconds\n"
+            "  --idle N              N idle sessions; broker RSS before/after\n"
+            "options:\n"
+            "  --seconds S           latency window (default 5)\n"
+            "  --warmup S            not counted (default 1)\n"
+            "  --publishers A,B,..   publishing agencies (default MX.FGR,US.FBI,CO.DIJIN,INTERPOL.NCB-MEX)\n"
+            "  --subscribers A,B,..  subscribing agencies = recipients (default BR.PF,GT.PNC,US.FBI,CO.DIJIN)\n"
+            "  --idle-agencies A,..  certificates used round robin by --idle (default: all six)\n"
+            "  --topic T             (default bench/load)\n"
+            "  --payload BYTES       plaintext size (default 1024)\n"
+            "  --window N            publishes in flight per publisher (default 256)\n"
+            "  --ack-every N         DeliverAck after N deliveries or when idle (default 64)\n"
+            "  --pool N              pre-built publishes for --throughput (default 16000/s)\n"
+            "  --label TEXT          broker configuration, printed with the figures\n"
+            "  --no-ceilings         skip openssl speed and the fdatasync measurement\n"
+            "  --json                also print one JSON object (last line)\n");
+}
+
+int main(int argc, char **argv)
+{
+    static char def_pubs[] = "MX.FGR,US.FBI,CO.DIJIN,INTERPOL.NCB-MEX";
+    static char def_subs[] = "BR.PF,GT.PNC,US.FBI,CO.DIJIN";
+    static char def_idle[] = "MX.FGR,US.FBI,CO.DIJIN,BR.PF,GT.PNC,INTERPOL.NCB-MEX";
+    static const struct option opts[] = {
+        {"port", 1, 0, 'p'},        {"pki", 1, 0, 'k'},         {"broker-pid", 1, 0, 'b'},
+        {"log-dir", 1, 0, 'l'},     {"throughput", 1, 0, 'T'},  {"latency", 1, 0, 'L'},
+        {"idle", 1, 0, 'I'},        {"seconds", 1, 0, 's'},     {"warmup", 1, 0, 'w'},
+        {"publishers", 1, 0, 'P'},  {"subscribers", 1, 0, 'S'}, {"idle-agencies", 1, 0, 'A'},
+        {"topic", 1, 0, 't'},       {"payload", 1, 0, 'y'},     {"window", 1, 0, 'W'},
+        {"ack-every", 1, 0, 'a'},   {"pool", 1, 0, 'o'},        {"label", 1, 0, 'B'},
+        {"no-ceilings", 0, 0, 'n'}, {"json", 0, 0, 'j'},        {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
+    char *pubs = def_pubs, *subs = def_subs, *idles = def_idle;
+    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+        switch (c) {
+        case 'p': o.port = atoi(optarg); break;
+        case 'k': o.pki = optarg; break;
+        case 'b': o.broker_pid = atoi(optarg); break;
+        case 'l': o.log_dir = optarg; break;
+        case 'T': o.mode = MODE_THROUGHPUT, o.seconds = atof(optarg); break;
+        case 'L': o.mode = MODE_LATENCY, o.rate = atof(optarg); break;
+        case 'I': o.mode = MODE_IDLE, o.idle = (unsigned)atoi(optarg); break;
+        case 's': o.seconds = atof(optarg); break;
+        case 'w': o.warmup = atof(optarg); break;
+        case 'P': pubs = optarg; break;
+        case 'S': subs = optarg; break;
+        case 'A': idles = optarg; break;
+        case 't': o.topic = optarg; break;
+        case 'y': o.payload = (size_t)atol(optarg); break;
+        case 'W': o.window = (unsigned)atoi(optarg); break;
+        case 'a': o.ack_every = (unsigned)atoi(optarg); break;
+        case 'o': o.pool = (size_t)atol(optarg); break;
+        case 'B': o.label = optarg; break;
+        case 'n': o.ceilings = false; break;
+        case 'j': o.json = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    o.n_pubs = split_list(pubs, o.pubs);
+    o.n_subs = split_list(subs, o.subs);
+    o.n_idles = split_list(idles, o.idles);
+    if (!o.mode || o.port <= 0 || !o.pki || o.n_pubs < 1 || o.n_subs < 1 || o.n_idles < 1 ||
+        o.seconds <= 0 || o.warmup < 0 || o.window < 1 || o.ack_every < 1 || o.payload < 1 ||
+        (o.mode == MODE_LATENCY && o.rate <= 0) || (o.mode == MODE_IDLE && o.idle < 1)) {
+        usage(stderr);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    result_t *r = calloc(1, sizeof *r);
+    if (!r || random_bytes(g_run_id, sizeof g_run_id) != ENLACE_OK)
+        return 1;
+    r->cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (o.ceilings) { /* measured first, while nothing else runs */
+        if (!o.log_dir)
+            o.log_dir = ".";
+        r->verify_core = openssl_verify_per_core();
+        r->fsync_rate = fdatasync_rate(o.log_dir);
+    }
+    int rc = o.mode == MODE_IDLE ? run_idle(r) : run_load(r);
+    if (rc == 0 || o.mode == MODE_IDLE || r->window_s > 0) {
+        print_table(r);
+        if (o.json)
+            print_json(r);
+    }
+    fflush(stdout);
+    free(r);
+    /* Connections, pools and contexts end with the process. */
+    return rc == 0 ? 0 : 1;
 }

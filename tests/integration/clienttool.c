@@ -16,8 +16,9 @@
  *       and .signer.der (Deliver.signer_cert, when sent); then verify it as enlace_next
  *       does, print "seq=N status=CODE sender=ID" and acknowledge verified ones.
  *   clienttool tamper CONFIG FILTER NAME FROM WHAT [CERT.pem]
- *       Take one raw delivery, alter it (WHAT: none, header, payload, signature,
- *       signer = replace Deliver.signer_cert by CERT.pem, nosigner = drop it), verify
+ *       Take one raw delivery, alter it (WHAT: none, header = topic "alerts/..." made
+ *       "Alerts/...", truncate = header cut in half, payload, signature, signer =
+ *       replace Deliver.signer_cert by CERT.pem, nosigner = drop it), verify
  *       it and print "status=CODE payload=yes|no error=TEXT". Nothing is acknowledged.
  *   clienttool forge CONFIG TOPIC LISTED CERT.pem...
  *       Publish a TLP:AMBER message whose signed header names the recipients LISTED
@@ -230,8 +231,19 @@ static int cmd_tamper(enlace_conn_t *conn, int argc, char **argv)
     ProtobufCBinaryData saved = d->signer_cert;
     protobuf_c_boolean saved_has = d->has_signer_cert;
     int rc_usage = 0;
-    if (strcmp(what, "header") == 0)
-        e->header.data[e->header.len / 2] ^= 0x01;
+    if (strcmp(what, "header") == 0) {
+        /* A change that still decodes: the first letter of the topic, upper-cased. */
+        const char *t = "alerts/";
+        size_t tl = strlen(t);
+        uint8_t *hit = e->header.len >= tl ? memmem(e->header.data, e->header.len, t, tl) : NULL;
+        if (hit == NULL) {
+            codec_free((ProtobufCMessage **)&f);
+            fprintf(stderr, "clienttool: no 'alerts/' in the header\n");
+            return 3;
+        }
+        hit[0] = 'A';
+    } else if (strcmp(what, "truncate") == 0)
+        e->header.len /= 2;
     else if (strcmp(what, "payload") == 0)
         e->payload.data[e->payload.len / 2] ^= 0x01;
     else if (strcmp(what, "signature") == 0)
