@@ -220,14 +220,19 @@ static void teardown(broker_t *b)
         if (m && bus_send(b->to_io[i], &m) != ENLACE_OK)
             bus_msg_free(&m);
     }
+    /* Order matters: io threads end first (their last records reach the
+     * sequencer), then the sequencer writes, commits and signs its last; only
+     * then are io threads freed, with whatever the sequencer still sent them. */
     for (int i = 0; i < b->n_io; i++)
-        io_thread_destroy(&b->io[i]);
+        io_thread_join(b->io[i]);
     if (b->seq) {
         bus_msg_t *m = bus_msg_new(BUS_STOP);
         if (m)
             send_to_seq(b, m);
         sequencer_destroy(&b->seq);
     }
+    for (int i = 0; i < b->n_io; i++)
+        io_thread_destroy(&b->io[i]);
 }
 
 enlace_err_t broker_run(const broker_config_t *cfg, const char *ready_file)

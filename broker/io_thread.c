@@ -223,19 +223,31 @@ enlace_err_t io_thread_start(io_thread_t *x)
     return pthread_create(&t->thread, NULL, io_main, t) == 0 ? ENLACE_OK : ENLACE_ERR_NOMEM;
 }
 
+void io_thread_join(io_thread_t *t)
+{
+    if (t && t->thread) {
+        pthread_join(t->thread, NULL);
+        t->thread = 0;
+    }
+}
+
 void io_thread_destroy(io_thread_t **xp)
 {
     if (!xp || !*xp)
         return;
     io_thread_impl_t *t = (io_thread_impl_t *)*xp;
-    if (t->thread)
-        pthread_join(t->thread, NULL);
+    io_thread_join(t);
     for (size_t i = 0; i < t->n_sessions; i++)
         session_free(t, &t->sessions[i]);
     free(t->sessions);
     rcache_destroy(&t->cache);
-    if (t->pull)
+    if (t->pull) {
+        /* Messages that arrived after the loop ended (the sequencer's last head) own memory. */
+        bus_msg_t *m = NULL;
+        while (bus_recv(t->pull, &m) == ENLACE_OK)
+            bus_msg_free(&m);
         zmq_close(t->pull);
+    }
     if (t->to_seq)
         zmq_close(t->to_seq);
     if (t->epfd >= 0)

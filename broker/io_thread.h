@@ -33,7 +33,10 @@ typedef struct io_shared {
 io_thread_t *io_thread_new(int index, const io_shared_t *shared, snapshot_t *snap);
 /* Starts its thread. ENLACE_OK or ENLACE_ERR_NOMEM. */
 enlace_err_t io_thread_start(io_thread_t *t);
-/* Joins the thread (after a BUS_SHUTDOWN was sent to it) and frees it. */
+/* Waits for the thread to end (after a BUS_SHUTDOWN was sent to it). */
+void io_thread_join(io_thread_t *t);
+/* Joins the thread if still running, frees what is still queued for it, and frees it.
+ * Call after the sequencer has stopped, so nothing more is sent to it. */
 void io_thread_destroy(io_thread_t **t);
 
 #endif

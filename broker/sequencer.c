@@ -621,8 +621,12 @@ void sequencer_destroy(sequencer_t **sp)
     for (size_t i = 0; i < s->n_waiting; i++)
         bus_msg_free(&s->waiting[i]);
     free(s->waiting);
-    if (s->pull)
+    if (s->pull) {
+        bus_msg_t *m = NULL;
+        while (bus_recv(s->pull, &m) == ENLACE_OK)
+            bus_msg_free(&m);
         zmq_close(s->pull);
+    }
     for (int i = 0; s->to_io && i < s->n_io; i++)
         if (s->to_io[i])
             zmq_close(s->to_io[i]);
