@@ -215,6 +215,25 @@ run r-who --config "$T/MX.FGR.conf" publish --topic alerts/x --tlp red --to XX.N
   --file "$T/alert.txt"
 expect_rc r-who 7 "XX.NOPE is not in the directory"
 pass "TLP:RED --to US.FBI accepted; unknown recipient XX.NOPE: exit 7"
+run r-reader --config "$T/MX.FGR.conf" publish --topic cases/MX/1 --tlp red --to BR.PF \
+  --file "$T/alert.txt"
+expect_rc r-reader 3 "BAD_RECIPIENT"
+head -c 1100000 /dev/zero >"$T/big.bin"
+run r-big --config "$T/MX.FGR.conf" publish --topic alerts/x --tlp green --to US.FBI --file "$T/big.bin"
+expect_rc r-big 7 "above the broker's limit"
+pass "recipient not allowed to read the topic: exit 3 BAD_RECIPIENT; payload above max_frame: exit 7"
+RC=0
+printf 'por stdin' | "$CLI" --config "$T/MX.FGR.conf" publish --topic alerts/stdin --tlp clear \
+  --to US.FBI >"$T/stdin.out" 2>"$T/stdin.err" || RC=$?
+expect_rc stdin 0
+run empty --config "$T/MX.FGR.conf" publish --topic alerts/empty --tlp clear --to US.FBI --file /dev/null
+expect_rc empty 0
+run sub5 --config "$T/US.FBI.conf" subscribe --topic 'alerts/+' --name plus \
+  --from "$(awk '/^seq/{print $2}' "$T/stdin.out")" --count 2 --json
+expect_rc sub5 0
+[ "$(jq -r '.topic + "=" + .payload' "$T/sub5.out" | tr '\n' '|')" = "alerts/stdin=por stdin|alerts/empty=|" ] ||
+  { cat "$T/sub5.out"; fail "payload from stdin / empty payload"; }
+pass "payload from standard input and an empty payload arrive as sent ('alerts/+' filter)"
 
 run r-unknown --config "$T/UNKNOWN.conf" directory
 expect_rc r-unknown 2 "UNKNOWN_AGENCY"
@@ -304,6 +323,6 @@ sed -i "s|^certificate = $PKI/broker.crt|certificate = $T/b2.chain|; s|^key = $P
 start_broker
 run r-host --config "$T/MX.FGR.conf" --broker "127.0.0.1:$PORT" directory
 expect_rc r-host 2 "broker certificate refused: .*mismatch"
-pass "broker certificate not naming 127.0.0.1: exit 2 'broker certificate refused'"
+pass "broker certificate not naming 127.0.0.1: exit 2 'broker certificate refused: IP address mismatch'"
 stop_broker
 echo "50-client-cli: all checks passed"

@@ -111,10 +111,10 @@ expect_rc archive 0
 pass "a durable name never acknowledged resumes from the start of the log (m0 a1 a2 a3)"
 
 # ---- a running subscriber across a broker restart ------------------------------------------
-"$CLI" --config "$T/CO.DIJIN.conf" subscribe --topic 'alerts/#' --name live --from new \
-  --count 2 --json >"$T/live.out" 2>"$T/live.err" &
+# From the next sequence number rather than "new": no race with the publish below.
+"$CLI" --config "$T/CO.DIJIN.conf" subscribe --topic 'alerts/#' --name live \
+  --from $((SEQ_a3 + 1)) --count 2 --json >"$T/live.out" 2>"$T/live.err" &
 LIVE=$!
-sleep 1
 publish b1 alerts/trafficking CO.DIJIN "b1 antes del reinicio"
 for _ in $(seq 1 100); do [ -s "$T/live.out" ] && break; sleep 0.1; done
 [ "$(jq -r .message_id "$T/live.out")" = "$ID_b1" ] || { cat "$T/live.out" "$T/live.err"; fail "live: b1"; }
@@ -135,7 +135,8 @@ pass "a running 'enlace subscribe' reconnects after a broker restart and gets b2
 # ---- the poll(2) event loop -----------------------------------------------------------------
 "$TOOL" poll "$T/GT.PNC.conf" 'alerts/#' loop resume 2 15000 >"$T/poll.out" 2>"$T/poll.err" &
 POLL=$!
-sleep 1
+for _ in $(seq 1 100); do grep -q subscribed "$T/poll.err" 2>/dev/null && break; sleep 0.1; done
+grep -q subscribed "$T/poll.err" || { cat "$T/poll.err"; fail "clienttool poll did not subscribe"; }
 publish p1 alerts/trafficking GT.PNC "p1"
 publish p2 alerts/trafficking GT.PNC "p2"
 rc=0
@@ -172,7 +173,7 @@ SEQ_F=$(awk '/^seq/{print $2}' "$T/forge.out")
 ID_F=$(awk '/^message_id/{print $2}' "$T/forge.out")
 run rej --config "$T/CO.DIJIN.conf" subscribe --topic 'alerts/#' --name forged --from "$SEQ_F" \
   --count 1 --timeout 10 --json
-expect_rc rej 4 "REJECTED message seq $SEQ_F \(id $ID_F, claimed sender MX.FGR\)"
+expect_rc rej 4 "REJECTED message seq $SEQ_F \(id $ID_F, claimed sender MX.FGR\): DECRYPT"
 [ ! -s "$T/rej.out" ] || fail "rejected message printed"
 run rej2 --config "$T/CO.DIJIN.conf" subscribe --topic 'alerts/#' --name forged --from resume \
   --count 1 --timeout 10 --json

@@ -26,8 +26,9 @@
  *       sender: a sender lying to some of its addressees. Prints "message_id ID\nseq N".
  *   clienttool poll CONFIG FILTER NAME FROM COUNT TIMEOUT_MS
  *       Event loop on enlace_fd() with poll(2), enlace_pending() and enlace_next(0):
- *       print "seq=N payload=TEXT" per verified message, acknowledge it, stop after
- *       COUNT messages (exit 0) or TIMEOUT_MS without one (exit 5).
+ *       "subscribed" on stderr once subscribed, then "seq=N payload=TEXT" per verified
+ *       message (acknowledged) and "polls=N" (poll(2) calls) after COUNT messages
+ *       (exit 0); exit 5 after TIMEOUT_MS without one.
  * Exit status: 0 done, 1 usage, 2 cannot connect, 3 the operation failed, 4 a message
  * failed verification (raw), 5 timeout.
  */
@@ -106,8 +107,8 @@ static enlace_err_t subscribe_from(enlace_conn_t *conn, const char *filter, cons
     if (strcmp(from, "resume") == 0)
         rc = enlace_subscribe(conn, name, filter, ENLACE_START_RESUME, 0, &sub, NULL);
     else
-        rc = enlace_subscribe(conn, name, filter, ENLACE_START_FROM_SEQ,
-                              strtoull(from, NULL, 10), &sub, NULL);
+        rc = enlace_subscribe(conn, name, filter, ENLACE_START_FROM_SEQ, strtoull(from, NULL, 10),
+                              &sub, NULL);
     if (rc != ENLACE_OK)
         fprintf(stderr, "clienttool: subscribe: %s\n", enlace_last_error(conn));
     return rc;
@@ -286,6 +287,50 @@ static X509 *load_cert(const char *path)
     return x;
 }
 
+/* Seal p's message for certs[0..n) (not for every listed recipient) and publish it. */
+static int send_forged(enlace_conn_t *conn, const enlace_publish_params_t *p, X509 **certs,
+                       size_t n)
+{
+    static const uint8_t text[] = "forged: not encrypted to every listed recipient\n";
+    publish_header_t hb;
+    char why[256];
+    Enlace__Envelope *env = NULL;
+    Enlace__Frame *reply = NULL;
+    Enlace__Publish pub = ENLACE__PUBLISH__INIT;
+    Enlace__Frame f = ENLACE__FRAME__INIT;
+    enlace_err_t rc = publish_build_header(p, conn->my_id, publish_now_ms(), &hb, why, sizeof why);
+    if (rc != ENLACE_OK) {
+        fprintf(stderr, "clienttool: header: %s\n", why);
+        return 3;
+    }
+    rc = envelope_seal(&hb.hdr, text, sizeof text - 1, certs, n, conn->my_cert, conn->my_key, &env);
+    if (rc != ENLACE_OK) {
+        fprintf(stderr, "clienttool: seal: %s\n", enlace_err_str(rc));
+        return 3;
+    }
+    pub.correlation_id = conn_next_corr(conn);
+    pub.envelope = env;
+    f.kind_case = ENLACE__FRAME__KIND_PUBLISH;
+    f.publish = &pub;
+    int64_t deadline = conn_deadline(conn, -1);
+    rc = conn_send(conn, &f, deadline);
+    if (rc == ENLACE_OK)
+        rc = conn_wait_reply(conn, pub.correlation_id, ENLACE__FRAME__KIND_PUBLISH_ACK, deadline,
+                             &reply);
+    int exit_code = 3;
+    if (rc == ENLACE_OK) {
+        char id[33];
+        enlace_id_to_hex(hb.message_id, id);
+        printf("message_id %s\nseq %llu\n", id, (unsigned long long)reply->publish_ack->seq);
+        exit_code = 0;
+    } else {
+        fprintf(stderr, "clienttool: publish: %s\n", enlace_last_error(conn));
+    }
+    codec_free((ProtobufCMessage **)&reply);
+    envelope_free(&env);
+    return exit_code;
+}
+
 static int cmd_forge(enlace_conn_t *conn, int argc, char **argv)
 {
     char listed[1024];
@@ -305,51 +350,15 @@ static int cmd_forge(enlace_conn_t *conn, int argc, char **argv)
     X509 *certs[17];
     size_t n_certs = 0;
     int exit_code = 3;
-    for (int i = 2; i < argc && n_certs < 16; i++)
-        if ((certs[n_certs++] = load_cert(argv[i])) == NULL)
-            goto done;
-    certs[n_certs++] = conn->my_cert; /* borrowed: not freed below */
-    publish_header_t hb;
-    char why[256];
-    enlace_err_t rc = publish_build_header(&p, conn->my_id, publish_now_ms(), &hb, why, sizeof why);
-    if (rc != ENLACE_OK) {
-        fprintf(stderr, "clienttool: header: %s\n", why);
-        goto done;
+    bool loaded = true;
+    for (int i = 2; i < argc && n_certs < 16 && loaded; i++)
+        loaded = (certs[n_certs++] = load_cert(argv[i])) != NULL;
+    if (loaded) {
+        certs[n_certs] = conn->my_cert; /* borrowed: not freed below */
+        exit_code = send_forged(conn, &p, certs, n_certs + 1);
     }
-    static const uint8_t text[] = "forged: not encrypted to every listed recipient\n";
-    Enlace__Envelope *env = NULL;
-    rc = envelope_seal(&hb.hdr, text, sizeof text - 1, certs, n_certs, conn->my_cert, conn->my_key,
-                       &env);
-    if (rc != ENLACE_OK) {
-        fprintf(stderr, "clienttool: seal: %s\n", enlace_err_str(rc));
-        goto done;
-    }
-    Enlace__Publish pub = ENLACE__PUBLISH__INIT;
-    Enlace__Frame f = ENLACE__FRAME__INIT;
-    pub.correlation_id = conn_next_corr(conn);
-    pub.envelope = env;
-    f.kind_case = ENLACE__FRAME__KIND_PUBLISH;
-    f.publish = &pub;
-    int64_t deadline = conn_deadline(conn, -1);
-    Enlace__Frame *reply = NULL;
-    rc = conn_send(conn, &f, deadline);
-    if (rc == ENLACE_OK)
-        rc = conn_wait_reply(conn, pub.correlation_id, ENLACE__FRAME__KIND_PUBLISH_ACK, deadline,
-                             &reply);
-    if (rc == ENLACE_OK) {
-        char id[33];
-        enlace_id_to_hex(hb.message_id, id);
-        printf("message_id %s\nseq %llu\n", id, (unsigned long long)reply->publish_ack->seq);
-        exit_code = 0;
-    } else {
-        fprintf(stderr, "clienttool: publish: %s\n", enlace_last_error(conn));
-    }
-    codec_free((ProtobufCMessage **)&reply);
-    envelope_free(&env);
-done:
     for (size_t i = 0; i < n_certs; i++)
-        if (certs[i] != conn->my_cert)
-            X509_free(certs[i]);
+        X509_free(certs[i]);
     return exit_code;
 }
 
@@ -367,6 +376,7 @@ static int cmd_poll(enlace_conn_t *conn, char **argv)
     int64_t timeout = strtoll(argv[4], NULL, 10), last = mono_ms();
     if (subscribe_from(conn, filter, name, from) != ENLACE_OK)
         return 3;
+    fprintf(stderr, "subscribed\n"); /* the script publishes after this line */
     unsigned long polls = 0;
     while (got < count) {
         /* Drain what is queued or readable without blocking, then sleep in poll(2). */
