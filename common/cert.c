@@ -17,20 +17,6 @@
 _Static_assert(CERT_AGENCY_ID_BUF == AGENCY_ID_MAX_LEN + 1,
                "CERT_AGENCY_ID_BUF fits any agency id");
 
-/* printf into why (when the caller gave one). */
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-    if (why == NULL || why_len == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-}
-
 /* Reason of the most recent OpenSSL error (for why texts), then clear the queue. */
 static const char *openssl_reason(char *buf, size_t len)
 {
@@ -317,11 +303,11 @@ static bool crl_acceptable(X509_CRL *crl, STACK_OF(X509) * cas, const char *path
     const ASN1_TIME *last = X509_CRL_get0_lastUpdate(crl);
     const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
     if (last == NULL || X509_cmp_current_time(last) >= 0) {
-        set_why(why, why_len, "%s: CRL of %s is not yet valid", path, issuer);
+        enlace_why(why, why_len, "%s: CRL of %s is not yet valid", path, issuer);
         return false;
     }
     if (next != NULL && X509_cmp_current_time(next) <= 0) {
-        set_why(why, why_len, "%s: CRL of %s has expired (past nextUpdate)", path, issuer);
+        enlace_why(why, why_len, "%s: CRL of %s has expired (past nextUpdate)", path, issuer);
         return false;
     }
     for (int i = 0; i < sk_X509_num(cas); i++) {
@@ -332,8 +318,8 @@ static bool crl_acceptable(X509_CRL *crl, STACK_OF(X509) * cas, const char *path
         }
     }
     ERR_clear_error();
-    set_why(why, why_len, "%s: CRL of %s is not signed by a certificate of the CA bundle", path,
-            issuer);
+    enlace_why(why, why_len, "%s: CRL of %s is not signed by a certificate of the CA bundle", path,
+               issuer);
     return false;
 }
 
@@ -345,33 +331,33 @@ X509_STORE *cert_trust_load(const char *ca_pem, const char *crl_pem, char *why, 
     bool ok = false;
     char reason[256];
 
-    set_why(why, why_len, "ok");
+    enlace_why(why, why_len, "ok");
     if (ca_pem == NULL) {
-        set_why(why, why_len, "no CA bundle given");
+        enlace_why(why, why_len, "no CA bundle given");
         return NULL;
     }
     cas = cert_load_chain_pem(ca_pem);
     if (cas == NULL) {
-        set_why(why, why_len, "%s: cannot read a PEM certificate", ca_pem);
+        enlace_why(why, why_len, "%s: cannot read a PEM certificate", ca_pem);
         goto cleanup;
     }
     store = X509_STORE_new();
     if (store == NULL) {
-        set_why(why, why_len, "out of memory");
+        enlace_why(why, why_len, "out of memory");
         goto cleanup;
     }
     for (int i = 0; i < sk_X509_num(cas); i++) {
         if (X509_STORE_add_cert(store, sk_X509_value(cas, i)) != 1) {
-            set_why(why, why_len, "%s: certificate %d: %s", ca_pem, i + 1,
-                    openssl_reason(reason, sizeof(reason)));
+            enlace_why(why, why_len, "%s: certificate %d: %s", ca_pem, i + 1,
+                       openssl_reason(reason, sizeof(reason)));
             goto cleanup;
         }
     }
     if (crl_pem != NULL) {
         int n = load_crls(crl_pem, &crls);
         if (n <= 0) {
-            set_why(why, why_len, "%s: %s", crl_pem,
-                    n < 0 ? "cannot read PEM CRLs" : "holds no CRL");
+            enlace_why(why, why_len, "%s: %s", crl_pem,
+                       n < 0 ? "cannot read PEM CRLs" : "holds no CRL");
             goto cleanup;
         }
         for (int i = 0; i < n; i++) {
@@ -380,8 +366,8 @@ X509_STORE *cert_trust_load(const char *ca_pem, const char *crl_pem, char *why, 
                 goto cleanup;
             }
             if (X509_STORE_add_crl(store, crl) != 1) {
-                set_why(why, why_len, "%s: CRL %d: %s", crl_pem, i + 1,
-                        openssl_reason(reason, sizeof(reason)));
+                enlace_why(why, why_len, "%s: CRL %d: %s", crl_pem, i + 1,
+                           openssl_reason(reason, sizeof(reason)));
                 goto cleanup;
             }
         }
@@ -408,22 +394,22 @@ enlace_err_t cert_verify(X509_STORE *store, X509 *leaf, STACK_OF(X509) * chain, 
     X509_STORE_CTX *ctx = NULL;
 
     if (store == NULL || leaf == NULL) {
-        set_why(why, why_len, "no certificate or trust store");
+        enlace_why(why, why_len, "no certificate or trust store");
         return ENLACE_ERR_INVALID;
     }
     ctx = X509_STORE_CTX_new();
     if (ctx == NULL || X509_STORE_CTX_init(ctx, store, leaf, chain) != 1) {
-        set_why(why, why_len, "out of memory");
+        enlace_why(why, why_len, "out of memory");
         rc = ENLACE_ERR_NOMEM;
         goto cleanup;
     }
     if (client_auth && X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) != 1) {
-        set_why(why, why_len, "cannot set purpose sslclient");
+        enlace_why(why, why_len, "cannot set purpose sslclient");
         rc = ENLACE_ERR_INVALID;
         goto cleanup;
     }
     if (X509_verify_cert(ctx) == 1) {
-        set_why(why, why_len, "ok");
+        enlace_why(why, why_len, "ok");
         rc = ENLACE_OK;
         goto cleanup;
     }
@@ -433,10 +419,10 @@ enlace_err_t cert_verify(X509_STORE *store, X509 *leaf, STACK_OF(X509) * chain, 
     cert_subject_text(X509_STORE_CTX_get_current_cert(ctx), subject, sizeof(subject));
     if (err == X509_V_OK) {
         /* X509_verify_cert failed before examining the chain (internal error). */
-        set_why(why, why_len, "verification failed: internal error");
+        enlace_why(why, why_len, "verification failed: internal error");
     } else {
-        set_why(why, why_len, "%s at depth %d (%s)", X509_verify_cert_error_string(err), depth,
-                subject);
+        enlace_why(why, why_len, "%s at depth %d (%s)", X509_verify_cert_error_string(err), depth,
+                   subject);
     }
 
 cleanup:

@@ -17,20 +17,6 @@ static const char sig_prefix[] = "\xE2\x80\x94 ";
 #define SIG_PREFIX_LEN 4
 #define ED25519_SIG_LEN 64
 
-static void say(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(char *why, size_t why_len, const char *fmt, ...)
-{
-    if (why == NULL || why_len == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- base64 (RFC 4648 section 4, padded, canonical) ----------------------------------- */
 
 static const char b64_alphabet[] =
@@ -419,18 +405,19 @@ enlace_err_t note_verify(const char *note, const char *key_name, const uint8_t p
                          size_t *text_len, char *why, size_t why_len)
 {
     uint8_t known_id[4];
-    say(why, why_len, "ok");
+    enlace_why(why, why_len, "ok");
     if (note_key_id(key_name, pub, known_id) != ENLACE_OK) {
-        say(why, why_len, "invalid key name");
+        enlace_why(why, why_len, "invalid key name");
         return ENLACE_ERR_INVALID;
     }
     size_t len = note ? strnlen(note, CHECKPOINT_MAX_NOTE + 1) : 0;
     if (len > CHECKPOINT_MAX_NOTE) {
-        say(why, why_len, "note longer than %d bytes", CHECKPOINT_MAX_NOTE);
+        enlace_why(why, why_len, "note longer than %d bytes", CHECKPOINT_MAX_NOTE);
         return ENLACE_ERR_MALFORMED;
     }
     if (len == 0 || note[len - 1] != '\n' || !text_valid(note, len, true)) {
-        say(why, why_len, "note is not newline-terminated UTF-8 text without control characters");
+        enlace_why(why, why_len,
+                   "note is not newline-terminated UTF-8 text without control characters");
         return ENLACE_ERR_MALFORMED;
     }
     /* The signature block starts after the last blank line. */
@@ -439,13 +426,13 @@ enlace_err_t note_verify(const char *note, const char *key_name, const uint8_t p
         split = p;
     }
     if (split == NULL) {
-        say(why, why_len, "no blank line before the signatures");
+        enlace_why(why, why_len, "no blank line before the signatures");
         return ENLACE_ERR_MALFORMED;
     }
     size_t body_len = (size_t)(split - note) + 1;
     const char *p = split + 2, *end = note + len;
     if (p == end) {
-        say(why, why_len, "no signature lines");
+        enlace_why(why, why_len, "no signature lines");
         return ENLACE_ERR_MALFORMED;
     }
     int n_sigs = 0, n_known = 0;
@@ -460,22 +447,22 @@ enlace_err_t note_verify(const char *note, const char *key_name, const uint8_t p
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *sp;
         if (++n_sigs > CHECKPOINT_MAX_SIGS) {
-            say(why, why_len, "more than %d signatures", CHECKPOINT_MAX_SIGS);
+            enlace_why(why, why_len, "more than %d signatures", CHECKPOINT_MAX_SIGS);
             goto done;
         }
         if ((size_t)(nl - p) < SIG_PREFIX_LEN || memcmp(p, sig_prefix, SIG_PREFIX_LEN) != 0) {
-            say(why, why_len, "signature line %d does not start with an em dash", n_sigs);
+            enlace_why(why, why_len, "signature line %d does not start with an em dash", n_sigs);
             goto done;
         }
         const char *name = p + SIG_PREFIX_LEN;
         sp = memchr(name, ' ', (size_t)(nl - name));
         if (sp == NULL || !name_valid(name, (size_t)(sp - name))) {
-            say(why, why_len, "signature line %d: bad key name", n_sigs);
+            enlace_why(why, why_len, "signature line %d: bad key name", n_sigs);
             goto done;
         }
         long raw_len = b64_decode(sp + 1, (size_t)(nl - sp - 1), raw, len);
         if (raw_len < 5) {
-            say(why, why_len, "signature line %d: bad base64 or too short", n_sigs);
+            enlace_why(why, why_len, "signature line %d: bad base64 or too short", n_sigs);
             goto done;
         }
         bool known = (size_t)(sp - name) == strlen(key_name) &&
@@ -483,7 +470,7 @@ enlace_err_t note_verify(const char *note, const char *key_name, const uint8_t p
                      CRYPTO_memcmp(raw, known_id, 4) == 0;
         if (known) {
             if (++n_known > 1) {
-                say(why, why_len, "key %s signed twice", key_name);
+                enlace_why(why, why_len, "key %s signed twice", key_name);
                 goto done;
             }
             if (!sig_verifies(pub, raw, (size_t)raw_len, note, body_len)) {
@@ -493,13 +480,13 @@ enlace_err_t note_verify(const char *note, const char *key_name, const uint8_t p
         p = nl + 1;
     }
     if (bad_known) {
-        say(why, why_len, "signature by %s does not verify", key_name);
+        enlace_why(why, why_len, "signature by %s does not verify", key_name);
         rc = ENLACE_ERR_BAD_SIGNATURE;
         goto done;
     }
     if (n_known == 0) {
-        say(why, why_len, "not signed by %s (key id %02x%02x%02x%02x)", key_name, known_id[0],
-            known_id[1], known_id[2], known_id[3]);
+        enlace_why(why, why_len, "not signed by %s (key id %02x%02x%02x%02x)", key_name,
+                   known_id[0], known_id[1], known_id[2], known_id[3]);
         rc = ENLACE_ERR_BAD_SIGNATURE;
         goto done;
     }
@@ -521,7 +508,7 @@ enlace_err_t checkpoint_open_why(const char *note, const char *key_name, const u
     }
     rc = checkpoint_parse_body(note, body_len, origin, size, root);
     if (rc == ENLACE_ERR_MALFORMED) {
-        say(why, why_len, "signed text is not a checkpoint (origin, size, base64 root)");
+        enlace_why(why, why_len, "signed text is not a checkpoint (origin, size, base64 root)");
     }
     return rc;
 }

@@ -1,6 +1,9 @@
 /* enlace_err — names of the error codes (see enlace_err.h). */
 #include "enlace_err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *enlace_err_str(enlace_err_t err)
 {
     switch (err) {
@@ -28,4 +31,14 @@ const char *enlace_err_str(enlace_err_t err)
     case ENLACE_ERR_AGAIN: return "AGAIN";
     }
     return "UNKNOWN";
+}
+
+void enlace_why(char *why, size_t why_len, const char *fmt, ...)
+{
+    if (why == NULL || why_len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, why_len, fmt, ap);
+    va_end(ap);
 }

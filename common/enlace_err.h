@@ -7,6 +7,8 @@
 #ifndef ENLACE_ERR_H
 #define ENLACE_ERR_H
 
+#include <stddef.h>
+
 typedef enum {
     ENLACE_OK = 0,
     ENLACE_ERR_NOMEM,         /* allocation failed or a budget was exceeded */
@@ -34,5 +36,10 @@ typedef enum {
 
 /* Stable name of an error code, e.g. "BAD_SIGNATURE". Never NULL. */
 const char *enlace_err_str(enlace_err_t err);
+
+/* printf into a caller's `why` buffer (the reason text that goes with an error);
+ * does nothing when why is NULL or why_len is 0. */
+void enlace_why(char *why, size_t why_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

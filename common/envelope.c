@@ -36,19 +36,6 @@ typedef struct {
     uint8_t signer_cert_sha256[CRYPTO_SHA256_LEN]; /* hdr->signer_cert_sha256 */
 } sealed_t;
 
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-    if (why == NULL || why_len == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-}
-
 enlace_err_t envelope_signature_input(const uint8_t *hdr, size_t len, uint8_t **out,
                                       size_t *out_len)
 {
@@ -307,16 +294,16 @@ enlace_err_t envelope_verify(const Enlace__Envelope *env, X509 *signer_cert,
         *hdr_out = NULL;
     }
     if (env == NULL || signer_cert == NULL) {
-        set_why(why, why_len, "no envelope or signer certificate");
+        enlace_why(why, why_len, "no envelope or signer certificate");
         return ENLACE_ERR_INVALID;
     }
-    set_why(why, why_len, "ok");
+    enlace_why(why, why_len, "ok");
 
     /* 1. The header is untrusted bytes: through the one bounded decoder. */
     reason[0] = '\0';
     rc = codec_decode_header(env->header.data, env->header.len, &hdr, reason, sizeof(reason));
     if (rc != ENLACE_OK) {
-        set_why(why, why_len, "header: %s", reason[0] ? reason : enlace_err_str(rc));
+        enlace_why(why, why_len, "header: %s", reason[0] ? reason : enlace_err_str(rc));
         rc = rc == ENLACE_ERR_NOMEM ? ENLACE_ERR_NOMEM : ENLACE_ERR_MALFORMED;
         goto cleanup;
     }
@@ -324,12 +311,12 @@ enlace_err_t envelope_verify(const Enlace__Envelope *env, X509 *signer_cert,
     /* 2. The certificate we were given is the one the sender signed with. */
     rc = cert_sha256(signer_cert, digest);
     if (rc != ENLACE_OK) {
-        set_why(why, why_len, "cannot hash the signer certificate");
+        enlace_why(why, why_len, "cannot hash the signer certificate");
         goto cleanup;
     }
     if (hdr->signer_cert_sha256.len != sizeof(digest) ||
         !ct_equal(hdr->signer_cert_sha256.data, digest, sizeof(digest))) {
-        set_why(why, why_len, "signer certificate does not match header signer_cert_sha256");
+        enlace_why(why, why_len, "signer certificate does not match header signer_cert_sha256");
         rc = ENLACE_ERR_BAD_CERT;
         goto cleanup;
     }
@@ -337,14 +324,14 @@ enlace_err_t envelope_verify(const Enlace__Envelope *env, X509 *signer_cert,
     /* 3. Signature over context || 0x00 || header, scheme chosen by the key. */
     rc = envelope_signature_input(env->header.data, env->header.len, &sig_input, &sig_input_len);
     if (rc != ENLACE_OK) {
-        set_why(why, why_len, "out of memory");
+        enlace_why(why, why_len, "out of memory");
         goto cleanup;
     }
     EVP_PKEY *pub = X509_get0_pubkey(signer_cert);
     if (crypto_verify(pub, sig_input, sig_input_len, env->signature.data, env->signature.len) !=
         ENLACE_OK) {
-        set_why(why, why_len, "signature does not verify (%s key of the signer)",
-                crypto_key_scheme(pub));
+        enlace_why(why, why_len, "signature does not verify (%s key of the signer)",
+                   crypto_key_scheme(pub));
         rc = ENLACE_ERR_BAD_SIGNATURE;
         goto cleanup;
     }
@@ -353,7 +340,7 @@ enlace_err_t envelope_verify(const Enlace__Envelope *env, X509 *signer_cert,
     sha256(env->payload.data, env->payload.len, digest);
     if (hdr->payload_sha256.len != sizeof(digest) ||
         !ct_equal(hdr->payload_sha256.data, digest, sizeof(digest))) {
-        set_why(why, why_len, "payload does not match header payload_sha256");
+        enlace_why(why, why_len, "payload does not match header payload_sha256");
         rc = ENLACE_ERR_HASH_MISMATCH;
         goto cleanup;
     }
@@ -375,18 +362,18 @@ enlace_err_t envelope_check_sender(const Enlace__Header *hdr, X509 *signer_cert,
 {
     char id[CERT_AGENCY_ID_BUF];
     if (hdr == NULL || signer_cert == NULL || hdr->sender == NULL) {
-        set_why(why, why_len, "no header, sender or certificate");
+        enlace_why(why, why_len, "no header, sender or certificate");
         return ENLACE_ERR_BAD_CERT;
     }
     if (cert_agency_id(signer_cert, id, sizeof(id)) != ENLACE_OK) {
-        set_why(why, why_len, "signer certificate names no valid agency");
+        enlace_why(why, why_len, "signer certificate names no valid agency");
         return ENLACE_ERR_BAD_CERT;
     }
     if (strcmp(id, hdr->sender) != 0) {
-        set_why(why, why_len, "sender %.64s is not the signer's agency %s", hdr->sender, id);
+        enlace_why(why, why_len, "sender %.64s is not the signer's agency %s", hdr->sender, id);
         return ENLACE_ERR_BAD_CERT;
     }
-    set_why(why, why_len, "ok");
+    enlace_why(why, why_len, "ok");
     return ENLACE_OK;
 }
 
