@@ -16,6 +16,7 @@
 #include "records.h"
 #include "session.h"
 #include "topic.h"
+#include "topic_index.h"
 
 #define RCACHE_SLOTS 4096
 
@@ -214,4 +215,53 @@ void delivery_ack(io_thread_impl_t *io, session_t *s, const Enlace__DeliverAck *
         io_to_sequencer(io, m);
     }
     delivery_pump(io, s);
+}
+
+void delivery_sub_added(io_thread_impl_t *io, subscription_t *sub)
+{
+    sub->caught_up = false;
+    if (topic_index_insert(io->subs, sub->filter, sub) != ENLACE_OK)
+        blog(BLOG_ERROR, "delivery.index_failed", "filter", sub->filter, NULL);
+}
+
+void delivery_sub_removed(io_thread_impl_t *io, subscription_t *sub)
+{
+    if (sub->active)
+        topic_index_remove(io->subs, sub->filter, sub);
+}
+
+static void mark_hit(void *value, void *arg)
+{
+    (void)arg;
+    ((subscription_t *)value)->hit = true;
+}
+
+void delivery_head_advanced(io_thread_impl_t *io, uint64_t old_head, uint64_t new_head)
+{
+    size_t caught = 0;
+    for (size_t i = 0; i < io->n_sessions; i++) {
+        session_t *s = io->sessions[i];
+        for (int k = 0; k < SESSION_MAX_SUBS; k++) {
+            subscription_t *sub = &s->subs[k];
+            sub->hit = false;
+            sub->caught_up = sub->active && s->state == SESSION_READY && sub->next == old_head;
+            caught += sub->caught_up;
+        }
+    }
+    if (caught == 0)
+        return;
+    for (uint64_t seq = old_head; seq < new_head; seq++) {
+        rentry_t *e = rcache_get(io, seq);
+        if (!e)
+            return; /* unreadable now: no cursor skips anything */
+        if (e->hdr)
+            topic_index_match(io->subs, e->hdr->topic, mark_hit, NULL);
+    }
+    /* Nothing new for these filters: the cursor moves without reading. */
+    for (size_t i = 0; i < io->n_sessions; i++)
+        for (int k = 0; k < SESSION_MAX_SUBS; k++) {
+            subscription_t *sub = &io->sessions[i]->subs[k];
+            if (sub->caught_up && !sub->hit)
+                sub->next = new_head;
+        }
 }

@@ -15,6 +15,7 @@
 #include "bus.h"
 #include "records.h"
 #include "session.h"
+#include "topic_index.h"
 
 #define TICK_MS 250
 
@@ -32,12 +33,13 @@ io_thread_t *io_thread_new(int index, const io_shared_t *shared, snapshot_t *sna
     t->epfd = epoll_create1(EPOLL_CLOEXEC);
     t->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     t->cache = rcache_new();
+    t->subs = topic_index_new();
     char ep[64];
     snprintf(ep, sizeof ep, "inproc://io-%d", index);
     t->pull = bus_pull(shared->zctx, ep);
     t->to_seq = bus_push(shared->zctx, BUS_SEQUENCER);
     t->head = log_size(shared->log);
-    if (t->epfd < 0 || t->timerfd < 0 || !t->cache || !t->pull || !t->to_seq) {
+    if (t->epfd < 0 || t->timerfd < 0 || !t->cache || !t->subs || !t->pull || !t->to_seq) {
         io_thread_t *x = (io_thread_t *)t;
         io_thread_destroy(&x);
         return NULL;
@@ -135,7 +137,9 @@ static void on_head(io_thread_impl_t *t, uint64_t head)
 {
     if (head <= t->head)
         return;
+    uint64_t old = t->head;
     t->head = head;
+    delivery_head_advanced(t, old, head);
     for (size_t i = 0; i < t->n_sessions; i++) {
         session_t *s = t->sessions[i];
         if (s->state == SESSION_READY)
@@ -241,6 +245,7 @@ void io_thread_destroy(io_thread_t **xp)
         session_free(t, &t->sessions[i]);
     free(t->sessions);
     rcache_destroy(&t->cache);
+    topic_index_destroy(&t->subs);
     if (t->pull) {
         /* Messages that arrived after the loop ended (the sequencer's last head) own memory. */
         bus_msg_t *m = NULL;

@@ -216,8 +216,10 @@ void session_free(io_thread_impl_t *io, session_t **sp)
     }
     if (s->counted)
         agency_count_release(s->agency);
-    for (int i = 0; i < SESSION_MAX_SUBS; i++)
+    for (int i = 0; i < SESSION_MAX_SUBS; i++) {
+        delivery_sub_removed(io, &s->subs[i]);
         free(s->subs[i].inflight);
+    }
     epoll_ctl(io->epfd, EPOLL_CTL_DEL, s->fd, NULL);
     if (s->ssl && s->state != SESSION_HANDSHAKE && !s->lingering)
         SSL_shutdown(s->ssl); /* best effort close_notify; non-blocking */
@@ -584,6 +586,7 @@ static void on_subscribe(io_thread_impl_t *io, session_t *s, const Enlace__Subsc
 
 static void release_sub(io_thread_impl_t *io, session_t *s, subscription_t *sub)
 {
+    delivery_sub_removed(io, sub);
     bus_msg_t *m = bus_msg_new(BUS_RELEASE);
     if (m) {
         m->session_id = s->id;
@@ -873,6 +876,7 @@ void session_on_reply(io_thread_impl_t *io, session_t *s, bus_msg_t *m)
         }
         sub->active = true;
         sub->next = m->seq;
+        delivery_sub_added(io, sub);
         Enlace__Subscribed sd = ENLACE__SUBSCRIBED__INIT;
         sd.correlation_id = m->correlation_id;
         sd.subscription_id = sub->id;

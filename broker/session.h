@@ -38,6 +38,8 @@ typedef struct subscription {
     char name[72];        /* durable name */
     char filter[264];     /* topic filter */
     uint64_t next;        /* next log seq to examine */
+    bool caught_up;       /* next was the head when the head last advanced */
+    bool hit;             /* a new record matched this filter (topic index) */
     uint64_t *inflight;   /* seqs delivered, not yet acknowledged (ring of SUB_WINDOW) */
     size_t in_head;       /* ring index of the oldest */
     size_t in_count;      /* entries in the ring */
@@ -90,10 +92,11 @@ typedef struct io_thread {
     uint64_t head;        /* committed log size last announced */
     session_t **sessions; /* sessions owned by this thread */
     size_t n_sessions, cap_sessions;
-    uint64_t next_session; /* counter for session ids */
-    struct rcache *cache;  /* recently read records, shared by this thread's cursors */
-    bool stopping;         /* shutdown in progress */
-    pthread_t thread;      /* the thread */
+    uint64_t next_session;    /* counter for session ids */
+    struct rcache *cache;     /* recently read records, shared by this thread's cursors */
+    struct topic_index *subs; /* filters of this thread's active subscriptions */
+    bool stopping;            /* shutdown in progress */
+    pthread_t thread;         /* the thread */
 } io_thread_impl_t;
 
 /* --- session.c --- */
@@ -127,6 +130,13 @@ uint64_t io_now_ms(void);
 /* --- delivery.c --- */
 /* Moves every active cursor of s forward as far as window and buffer allow. */
 void delivery_pump(io_thread_impl_t *io, session_t *s);
+/* The committed head moved from old_head to new_head: cursors that were caught
+ * up skip the new records no filter of theirs matches (found with the topic
+ * index, once per record instead of once per subscription and record). */
+void delivery_head_advanced(io_thread_impl_t *io, uint64_t old_head, uint64_t new_head);
+/* Starts / stops routing new records to an active subscription. */
+void delivery_sub_added(io_thread_impl_t *io, subscription_t *sub);
+void delivery_sub_removed(io_thread_impl_t *io, subscription_t *sub);
 /* Handles a DeliverAck: acknowledges inflight seqs <= seq, writes Delivered. */
 void delivery_ack(io_thread_impl_t *io, session_t *s, const Enlace__DeliverAck *ack);
 struct rcache *rcache_new(void);
