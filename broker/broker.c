@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,7 +139,14 @@ static void accept_all(broker_t *b)
         socklen_t sl = sizeof ss;
         int fd = accept4(b->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
-            return; /* EAGAIN, or a transient error: epoll tells us again */
+            return;
+                /* EAGAIN, or a transient error: epoll tells us again */ /* Acks and deliveries are
+                                                                          * small frames: Nagle plus
+                                                                          * delayed ACKs would hold
+                                                                          * each one for up to 40
+                                                                          * ms. */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         char peer[64];
         peer_name(&ss, peer, sizeof peer);
         int live = __atomic_add_fetch(&b->live_sessions, 1, __ATOMIC_ACQ_REL);

@@ -198,8 +198,9 @@ static void *io_main(void *arg)
 {
     io_thread_impl_t *t = arg;
     struct epoll_event evs[64];
+    bool more = false; /* some session stopped at its read cap last pass */
     for (;;) {
-        int n = epoll_wait(t->epfd, evs, 64, TICK_MS);
+        int n = epoll_wait(t->epfd, evs, 64, more ? 0 : TICK_MS);
         for (int i = 0; i < n; i++) {
             void *p = evs[i].data.ptr;
             if (p == &tag_bus)
@@ -214,6 +215,13 @@ static void *io_main(void *arg)
                               evs[i].events & EPOLLOUT);
         }
         drain_bus(t);
+        more = false;
+        for (size_t i = 0; i < t->n_sessions; i++) {
+            session_t *s = t->sessions[i];
+            if (s->more_input && s->state != SESSION_CLOSING)
+                session_on_io(t, s, true, false);
+            more = more || s->more_input;
+        }
         reap(t);
         if (t->stopping && t->n_sessions == 0)
             break;

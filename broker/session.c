@@ -22,6 +22,10 @@
 #include "topic.h"
 
 #define READ_CHUNK 16384
+/* At most this many TLS reads per session per loop pass: one busy publisher
+ * must not hold the thread (verifying ~1000 signatures) while other sessions'
+ * acknowledgements and deliveries wait. */
+#define READ_CHUNKS_PER_PASS 4
 
 uint64_t io_now_ms(void)
 {
@@ -95,6 +99,7 @@ session_t *session_new(io_thread_impl_t *io, int fd, const char *peer)
     tls_server_attach(s->ssl, &s->tls_info);
     SSL_set_accept_state(s->ssl);
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
+    s->events = EPOLLIN;
     if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
         goto fail;
     return s;
@@ -171,6 +176,9 @@ void session_update_events(io_thread_impl_t *io, session_t *s)
         ev.events |= EPOLLIN;
     if (pending_out || s->want_write)
         ev.events |= EPOLLOUT;
+    if (ev.events == s->events)
+        return; /* unchanged: spare the system call */
+    s->events = ev.events;
     epoll_ctl(io->epfd, EPOLL_CTL_MOD, s->fd, &ev);
 }
 
@@ -359,8 +367,14 @@ void session_flush(io_thread_impl_t *io, session_t *s)
         s->deadline_ms = 0;
         break;
     }
-    if (s->out_off == s->out_len)
+    if (s->out_off == s->out_len) {
         s->out_off = s->out_len = 0;
+        if (s->out_cap > 65536) { /* a burst is over: idle sessions keep no large buffer */
+            free(s->out);
+            s->out = NULL;
+            s->out_cap = 0;
+        }
+    }
     if (s->state == SESSION_CLOSING && s->out_len == 0)
         s->deadline_ms = 0; /* flushed: io thread frees it */
     else
@@ -763,9 +777,14 @@ static void read_frames(io_thread_impl_t *io, session_t *s)
 {
     uint8_t buf[READ_CHUNK];
     s->reading_paused = false; /* set again below while limits still apply */
-    while (s->state == SESSION_HELLO || s->state == SESSION_READY) {
+    s->more_input = false;
+    for (int chunks = 0; s->state == SESSION_HELLO || s->state == SESSION_READY; chunks++) {
         if (!reading_allowed(io, s)) {
             s->reading_paused = true; /* TCP backpressure until acks/output drain */
+            break;
+        }
+        if (chunks == READ_CHUNKS_PER_PASS) {
+            s->more_input = true; /* the io loop comes back after serving the others */
             break;
         }
         ERR_clear_error();

@@ -71,6 +71,8 @@ typedef struct session {
     size_t out_cap;           /* allocated size of out */
     bool want_write;          /* EPOLLOUT registered */
     bool reading_paused;      /* EPOLLIN withdrawn (backpressure) */
+    bool more_input;          /* stopped at the per-pass read cap: continue next pass */
+    uint32_t events;          /* epoll events currently registered */
     unsigned pending;         /* publishes sent to the sequencer, unanswered */
     uint64_t deadline_ms;     /* handshake deadline, then idle deadline */
     double tokens;            /* publish rate token bucket */

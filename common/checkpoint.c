@@ -164,7 +164,7 @@ static bool name_valid(const char *s, size_t n)
     }
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
-        uint32_t cp;
+        uint32_t cp = 0;
         size_t len = utf8_next(p + i, n - i, &cp);
         if (is_unicode_space(cp) || cp == '+') {
             return false;
