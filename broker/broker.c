@@ -140,11 +140,11 @@ static void accept_all(broker_t *b)
         int fd = accept4(b->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
-                /* EAGAIN, or a transient error: epoll tells us again */ /* Acks and deliveries are
-                                                                          * small frames: Nagle plus
-                                                                          * delayed ACKs would hold
-                                                                          * each one for up to 40
-                                                                          * ms. */
+        /* EAGAIN, or a transient error: epoll tells us again */ /* Acks and deliveries are
+                                                                  * small frames: Nagle plus
+                                                                  * delayed ACKs would hold
+                                                                  * each one for up to 40
+                                                                  * ms. */
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         char peer[64];

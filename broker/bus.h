@@ -39,7 +39,8 @@ typedef enum {
     BUS_SUBSCRIBED,  /* seq = first seq of the cursor */
     BUS_RECEIPT_OK,  /* seq, record, proof, tree_size, checkpoint */
     BUS_ERROR,       /* err_code, text for request correlation_id */
-    BUS_HEAD,        /* committed log size is now `seq` */
+    BUS_HEAD,        /* committed log size is now `seq` (was `from`); `record`, when set,
+                      holds one byte per new record: 1 = Published */
     BUS_RELOAD,      /* new snapshot in `snapshot` (a reference moves with it) */
     BUS_SHUTDOWN,    /* say goodbye to every session and exit */
 } bus_type_t;

@@ -167,6 +167,23 @@ static void send_deliver(io_thread_impl_t *io, session_t *s, subscription_t *sub
     sub->in_count++;
 }
 
+/* True when seq is known (from the sequencer's announcement) not to be a publication. */
+static bool known_unpublished(const io_thread_impl_t *io, uint64_t seq)
+{
+    return seq >= io->kinds_from && seq < io->kinds_to && !io->kinds[seq % KIND_RING];
+}
+
+void delivery_note_kinds(io_thread_impl_t *io, uint64_t from, const uint8_t *kinds, size_t n)
+{
+    if (from != io->kinds_to) /* a gap: start knowing afresh */
+        io->kinds_from = from;
+    for (size_t i = 0; i < n; i++)
+        io->kinds[(from + i) % KIND_RING] = kinds[i];
+    io->kinds_to = from + n;
+    if (io->kinds_to - io->kinds_from > KIND_RING)
+        io->kinds_from = io->kinds_to - KIND_RING;
+}
+
 void delivery_pump(io_thread_impl_t *io, session_t *s)
 {
     uint64_t head = io->head;
@@ -176,6 +193,10 @@ void delivery_pump(io_thread_impl_t *io, session_t *s)
             continue;
         while (sub->next < head && sub->in_count < SUB_WINDOW &&
                s->out_len - s->out_off < io->shared.cfg->session_buffer) {
+            if (known_unpublished(io, sub->next)) {
+                sub->next++; /* a session, delivery or other record: nothing to read */
+                continue;
+            }
             rentry_t *e = rcache_get(io, sub->next);
             if (!e)
                 break; /* unreadable now: retry on the next head or tick */
@@ -251,6 +272,8 @@ void delivery_head_advanced(io_thread_impl_t *io, uint64_t old_head, uint64_t ne
     if (caught == 0)
         return;
     for (uint64_t seq = old_head; seq < new_head; seq++) {
+        if (known_unpublished(io, seq))
+            continue;
         rentry_t *e = rcache_get(io, seq);
         if (!e)
             return; /* unreadable now: no cursor skips anything */

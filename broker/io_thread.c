@@ -34,12 +34,15 @@ io_thread_t *io_thread_new(int index, const io_shared_t *shared, snapshot_t *sna
     t->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     t->cache = rcache_new();
     t->subs = topic_index_new();
+    t->kinds = calloc(KIND_RING, 1);
     char ep[64];
     snprintf(ep, sizeof ep, "inproc://io-%d", index);
     t->pull = bus_pull(shared->zctx, ep);
     t->to_seq = bus_push(shared->zctx, BUS_SEQUENCER);
     t->head = log_size(shared->log);
-    if (t->epfd < 0 || t->timerfd < 0 || !t->cache || !t->subs || !t->pull || !t->to_seq) {
+    t->kinds_from = t->kinds_to = t->head; /* nothing known about older records */
+    if (t->epfd < 0 || t->timerfd < 0 || !t->cache || !t->subs || !t->kinds || !t->pull ||
+        !t->to_seq) {
         io_thread_t *x = (io_thread_t *)t;
         io_thread_destroy(&x);
         return NULL;
@@ -180,7 +183,11 @@ static void drain_bus(io_thread_impl_t *t)
             add_session(t, m->fd, m->peer);
             m->fd = -1;
             break;
-        case BUS_HEAD: on_head(t, m->seq); break;
+        case BUS_HEAD:
+            if (m->record && m->record_len == m->seq - m->from)
+                delivery_note_kinds(t, m->from, m->record, m->record_len);
+            on_head(t, m->seq);
+            break;
         case BUS_RELOAD: on_reload(t, m->snapshot); break;
         case BUS_SHUTDOWN: on_shutdown(t); break;
         default: {
@@ -254,6 +261,7 @@ void io_thread_destroy(io_thread_t **xp)
     free(t->sessions);
     rcache_destroy(&t->cache);
     topic_index_destroy(&t->subs);
+    free(t->kinds);
     if (t->pull) {
         /* Messages that arrived after the loop ended (the sequencer's last head) own memory. */
         bus_msg_t *m = NULL;

@@ -37,6 +37,9 @@ struct sequencer {
     size_t times_cap;            /* capacity of times */
     uint64_t checkpoint_size;    /* tree size of the latest signed checkpoint */
     uint64_t last_checkpoint_ms; /* when it was signed */
+    uint8_t *kinds;              /* 1 = Published, per record appended since the last head */
+    size_t n_kinds, cap_kinds;   /* entries and capacity of kinds */
+    uint64_t kinds_from;         /* seq of kinds[0] */
     bus_msg_t **waiting;         /* receipts waiting for a checkpoint that covers them */
     size_t n_waiting;            /* entries in waiting */
     bus_msg_t **replies;         /* answers held until the batch is durable */
@@ -148,6 +151,25 @@ static enlace_err_t rebuild_indexes(sequencer_t *s, char *why, size_t why_len)
 }
 
 /* Appends rec (seq/time assigned by the log) and indexes it. */
+/* Remembers which records of the coming head announcement are publications,
+ * so io threads can skip the others without reading them back. */
+static void note_kind(sequencer_t *s, uint64_t seq, bool published)
+{
+    if (s->n_kinds == 0)
+        s->kinds_from = seq;
+    if (seq != s->kinds_from + s->n_kinds)
+        return; /* not contiguous (cannot happen with one writer): send no hint */
+    if (s->n_kinds == s->cap_kinds) {
+        size_t ncap = s->cap_kinds ? s->cap_kinds * 2 : 4096;
+        uint8_t *n = realloc(s->kinds, ncap);
+        if (!n)
+            return;
+        s->kinds = n;
+        s->cap_kinds = ncap;
+    }
+    s->kinds[s->n_kinds++] = published;
+}
+
 static enlace_err_t append(sequencer_t *s, Enlace__Record *rec, uint64_t *seq, uint8_t leaf[32])
 {
     uint64_t sq;
@@ -160,6 +182,7 @@ static enlace_err_t append(sequencer_t *s, Enlace__Record *rec, uint64_t *seq, u
     rec->seq = sq;
     s->next_seq = sq + 1;
     index_record(s, rec);
+    note_kind(s, sq, rec->kind_case == ENLACE__RECORD__KIND_PUBLISHED);
     if (seq)
         *seq = sq;
     if (leaf)
@@ -454,15 +477,24 @@ static void commit_and_answer(sequencer_t *s)
     s->n_replies = 0;
     uint64_t after = log_size(s->log);
     if (after != before) {
+        /* kinds of [before, after) when the notes cover exactly that range */
+        bool hint = s->n_kinds && s->kinds_from <= before && s->kinds_from + s->n_kinds >= after;
+        size_t off = hint ? (size_t)(before - s->kinds_from) : 0;
         for (int i = 0; i < s->n_io; i++) {
             bus_msg_t *h = bus_msg_new(BUS_HEAD);
             if (!h)
                 continue;
             h->seq = after;
+            h->from = before;
+            if (hint && (h->record = malloc((size_t)(after - before))) != NULL) {
+                memcpy(h->record, s->kinds + off, (size_t)(after - before));
+                h->record_len = (size_t)(after - before);
+            }
             if (bus_send(s->to_io[i], &h) != ENLACE_OK)
                 bus_msg_free(&h);
         }
     }
+    s->n_kinds = 0;
 }
 
 static void *sequencer_main(void *arg)
@@ -637,6 +669,7 @@ void sequencer_destroy(sequencer_t **sp)
     hmap_destroy(&s->by_cert);
     hmap_destroy(&s->cursors);
     free(s->times);
+    free(s->kinds);
     free(s);
     *sp = NULL;
 }

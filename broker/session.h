@@ -27,6 +27,7 @@
 #define SESSION_MAX_SUBS 16      /* subscriptions per session */
 #define SESSION_MAX_PENDING 1024 /* publishes awaiting durability per session */
 #define SUB_WINDOW 1024          /* unacknowledged deliveries per subscription */
+#define KIND_RING 65536          /* recent records whose kind an io thread remembers */
 
 typedef enum { SESSION_HANDSHAKE, SESSION_HELLO, SESSION_READY, SESSION_CLOSING } session_state_t;
 
@@ -97,8 +98,11 @@ typedef struct io_thread {
     uint64_t next_session;    /* counter for session ids */
     struct rcache *cache;     /* recently read records, shared by this thread's cursors */
     struct topic_index *subs; /* filters of this thread's active subscriptions */
-    bool stopping;            /* shutdown in progress */
-    pthread_t thread;         /* the thread */
+    uint8_t *kinds;           /* ring of KIND_RING: 1 = record is Published */
+    uint64_t kinds_from;      /* kinds are known for seqs [kinds_from, kinds_to) */
+    uint64_t kinds_to;
+    bool stopping;    /* shutdown in progress */
+    pthread_t thread; /* the thread */
 } io_thread_impl_t;
 
 /* --- session.c --- */
@@ -136,6 +140,8 @@ void delivery_pump(io_thread_impl_t *io, session_t *s);
  * up skip the new records no filter of theirs matches (found with the topic
  * index, once per record instead of once per subscription and record). */
 void delivery_head_advanced(io_thread_impl_t *io, uint64_t old_head, uint64_t new_head);
+/* Records the kinds the sequencer announced for [from, from + n). */
+void delivery_note_kinds(io_thread_impl_t *io, uint64_t from, const uint8_t *kinds, size_t n);
 /* Starts / stops routing new records to an active subscription. */
 void delivery_sub_added(io_thread_impl_t *io, subscription_t *sub);
 void delivery_sub_removed(io_thread_impl_t *io, subscription_t *sub);
