@@ -141,8 +141,8 @@ enlace_err_t audit_b64_decode(const char *text, size_t len, uint8_t **out, size_
                 return ENLACE_ERR_MALFORMED; /* bad character, or data after '=' */
             }
         }
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
-                     (uint32_t)v[3];
+        uint32_t w =
+            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
         /* The bits a padded group does not use must be zero, or two texts would decode
          * to the same bytes (a proof must have one spelling). */
         if ((pad == 1 && (w & 0xff) != 0) || (pad == 2 && (w & 0xffff) != 0)) {

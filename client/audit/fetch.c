@@ -66,16 +66,16 @@ static const char HELP[] =
 
 /* Where fetched records go. */
 typedef struct {
-    const char *dir;      /* destination directory */
-    int dfd;              /* it, open */
-    FILE *seg;            /* current segment, or NULL */
-    uint64_t seg_bytes;   /* bytes in it */
-    uint64_t seg_limit;   /* roll before passing this */
-    uint64_t next;        /* seq of the next record */
-    uint64_t bytes;       /* bytes written in this run */
-    uint64_t segments;    /* segments created in this run */
-    char *last_note;      /* latest checkpoint stored (history's last entry) */
-    uint64_t notes;       /* checkpoints appended in this run */
+    const char *dir;    /* destination directory */
+    int dfd;            /* it, open */
+    FILE *seg;          /* current segment, or NULL */
+    uint64_t seg_bytes; /* bytes in it */
+    uint64_t seg_limit; /* roll before passing this */
+    uint64_t next;      /* seq of the next record */
+    uint64_t bytes;     /* bytes written in this run */
+    uint64_t segments;  /* segments created in this run */
+    char *last_note;    /* latest checkpoint stored (history's last entry) */
+    uint64_t notes;     /* checkpoints appended in this run */
 } sink_t;
 
 static enlace_err_t sink_roll(sink_t *s, char *why, size_t why_len)
@@ -91,6 +91,11 @@ static enlace_err_t sink_roll(sink_t *s, char *why, size_t why_len)
     char name[LOG_SEGMENT_NAME_MAX];
     log_segment_name(s->next, name);
     int fd = openat(s->dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    struct stat st;
+    if (fd < 0 && errno == EEXIST && fstatat(s->dfd, name, &st, 0) == 0 && st.st_size == 0) {
+        /* An empty segment left by an interrupted run (--resume): reuse it. */
+        fd = openat(s->dfd, name, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    }
     if (fd < 0 || (s->seg = fdopen(fd, "w")) == NULL) {
         snprintf(why, why_len, "%s/%s: %s", s->dir, name, strerror(errno));
         if (fd >= 0) {
@@ -220,41 +225,6 @@ static int open_dir(sink_t *s, bool resume)
     return AUDIT_EXIT_OK;
 }
 
-/* "HOST", "HOST:PORT", "[V6]" or "[V6]:PORT" (our own parser: libenlace's lives in its
- * configuration module, which would pull libinih into this program). */
-static bool parse_hostport(const char *text, char *host, size_t host_len, uint16_t *port)
-{
-    const char *h = text, *colon;
-    size_t hlen;
-    if (text[0] == '[') {
-        const char *close = strchr(text, ']');
-        if (close == NULL) {
-            return false;
-        }
-        h = text + 1;
-        hlen = (size_t)(close - h);
-        colon = close[1] == ':' ? close + 1 : NULL;
-        if (close[1] != '\0' && colon == NULL) {
-            return false;
-        }
-    } else {
-        colon = strrchr(text, ':');
-        hlen = colon ? (size_t)(colon - text) : strlen(text);
-        if (colon && strchr(text, ':') != colon) {
-            return false; /* a bare IPv6 address needs brackets */
-        }
-    }
-    uint64_t p = 7443;
-    if (hlen == 0 || hlen >= host_len ||
-        (colon && (!audit_parse_u64(colon + 1, &p) || p == 0 || p > 65535))) {
-        return false;
-    }
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    *port = (uint16_t)p;
-    return true;
-}
-
 /* Error frame text for the user. */
 static void broker_error(const Enlace__Frame *f, const char *while_doing)
 {
@@ -313,7 +283,7 @@ int cmd_fetch(int argc, char **argv)
     if (!broker || !o.cert || !o.key || !o.ca || !s.dir) {
         return audit_usage("fetch", "--broker, --cert, --key, --ca and --out are required");
     }
-    if (!parse_hostport(broker, host, sizeof(host), &o.port)) {
+    if (enlace_parse_hostport(broker, host, sizeof(host), &o.port) != ENLACE_OK) {
         return audit_usage("fetch", "\"%s\" is not HOST[:PORT]", broker);
     }
     o.host = host;
@@ -375,8 +345,8 @@ int cmd_fetch(int argc, char **argv)
     fprintf(stderr, "enlace-audit: connected to %s as %s (%s); log %s, %" PRIu64 " records\n",
             broker, w->agency_id, enlace_role_name((enlace_role_t)w->role), w->log_origin,
             w->has_log_size ? w->log_size : 0);
-    if (pinned.loaded && (w->checkpoint_key.len != 32 ||
-                          memcmp(w->checkpoint_key.data, pinned.pub, 32) != 0)) {
+    if (pinned.loaded &&
+        (w->checkpoint_key.len != 32 || memcmp(w->checkpoint_key.data, pinned.pub, 32) != 0)) {
         audit_errf("the broker announces checkpoint key %s, not the pinned one",
                    announced ? announced : "(invalid)");
         status = AUDIT_EXIT_FAILED;
@@ -461,8 +431,7 @@ int cmd_fetch(int argc, char **argv)
         bool stuck = ar->n_records == 0 && !done_all;
         codec_free((ProtobufCMessage **)&in);
         if (stuck) {
-            audit_errf("the broker sent no record at seq %" PRIu64 " below its log size",
-                       s.next);
+            audit_errf("the broker sent no record at seq %" PRIu64 " below its log size", s.next);
             status = AUDIT_EXIT_FAILED;
             goto done;
         }

@@ -50,8 +50,8 @@ static const char HELP[] =
 int main(int argc, char **argv)
 {
     static const struct {
-        const char *name;              /* subcommand */
-        int (*run)(int, char **);      /* its entry point */
+        const char *name;         /* subcommand */
+        int (*run)(int, char **); /* its entry point */
     } CMDS[] = {
         {"verify", cmd_verify},
         {"show", cmd_show},

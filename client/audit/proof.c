@@ -20,10 +20,10 @@
 /* Largest proof file read: a record (16 MiB max, base64) and two notes. */
 #define PROOF_MAX_FILE ((size_t)LOG_MAX_RECORD / 3 * 4 + 4 * CHECKPOINT_MAX_NOTE + 65536)
 
-static void say(char *why, size_t why_len, const char *fmt, ...)
+static void proof_say(char *why, size_t why_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void say(char *why, size_t why_len, const char *fmt, ...)
+static void proof_say(char *why, size_t why_len, const char *fmt, ...)
 {
     if (why == NULL || why_len == 0) {
         return;
@@ -143,7 +143,7 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
     const char *pos = text, *end = text + len;
 
     if (memchr(text, '\0', len) != NULL) {
-        say(why, why_len, "the proof holds a NUL byte");
+        proof_say(why, why_len, "the proof holds a NUL byte");
         goto done;
     }
     while (pos < end) {
@@ -157,12 +157,12 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
         }
         if (in_note >= 0 && n >= 1 && line[0] == '|') {
             if (n >= 2 && line[1] != ' ') {
-                say(why, why_len, "line %zu: a note line starts with \"| \"", lineno);
+                proof_say(why, why_len, "line %zu: a note line starts with \"| \"", lineno);
                 goto done;
             }
             rc = note_append(&notes[in_note], n >= 2 ? line + 2 : "", n >= 2 ? n - 2 : 0);
             if (rc != ENLACE_OK) {
-                say(why, why_len, "line %zu: note too long", lineno);
+                proof_say(why, why_len, "line %zu: note too long", lineno);
                 goto done;
             }
             rc = ENLACE_ERR_MALFORMED;
@@ -173,7 +173,7 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
             continue;
         }
         if (seen & K_END) {
-            say(why, why_len, "line %zu: text after \"end\"", lineno);
+            proof_say(why, why_len, "line %zu: text after \"end\"", lineno);
             goto done;
         }
         const char *sp = memchr(line, ' ', n);
@@ -186,8 +186,8 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
         unsigned bit = 0;
         if (!magic) {
             if (n != strlen(PROOF_MAGIC) || memcmp(line, PROOF_MAGIC, n) != 0) {
-                say(why, why_len, "line %zu: not an enlace proof (want \"%s\")", lineno,
-                    PROOF_MAGIC);
+                proof_say(why, why_len, "line %zu: not an enlace proof (want \"%s\")", lineno,
+                          PROOF_MAGIC);
                 goto done;
             }
             magic = true;
@@ -200,7 +200,7 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
             } else if (strcmp(value, "consistency") == 0 && vlen == 11) {
                 p->kind = PROOF_CONSISTENCY;
             } else {
-                say(why, why_len, "line %zu: unknown proof type", lineno);
+                proof_say(why, why_len, "line %zu: unknown proof type", lineno);
                 goto done;
             }
         } else if (KW("leaf-index") || KW("tree-size") || KW("old-size") || KW("new-size")) {
@@ -209,7 +209,7 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
                             : KW("old-size")  ? (bit = K_OLD, &p->old_size)
                                               : (bit = K_NEW, &p->new_size);
             if (vlen > 20 || !audit_parse_u64(value, dst)) {
-                say(why, why_len, "line %zu: bad number", lineno);
+                proof_say(why, why_len, "line %zu: bad number", lineno);
                 goto done;
             }
         } else if (KW("record")) {
@@ -217,8 +217,8 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
             rc = audit_b64_decode(val, vlen, &p->record, &p->record_len);
             if (rc != ENLACE_OK || p->record_len == 0 || p->record_len > LOG_MAX_RECORD) {
                 rc = rc == ENLACE_ERR_NOMEM ? rc : ENLACE_ERR_MALFORMED;
-                say(why, why_len, "line %zu: record is not base64 of 1..%u bytes", lineno,
-                    LOG_MAX_RECORD);
+                proof_say(why, why_len, "line %zu: record is not base64 of 1..%u bytes", lineno,
+                          LOG_MAX_RECORD);
                 goto done;
             }
             rc = ENLACE_ERR_MALFORMED;
@@ -226,14 +226,14 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
             uint8_t *h = NULL;
             size_t hlen = 0;
             if (p->n_hashes == MERKLE_MAX_PROOF) {
-                say(why, why_len, "line %zu: more than %d hashes", lineno, MERKLE_MAX_PROOF);
+                proof_say(why, why_len, "line %zu: more than %d hashes", lineno, MERKLE_MAX_PROOF);
                 goto done;
             }
             rc = audit_b64_decode(val, vlen, &h, &hlen);
             if (rc != ENLACE_OK || hlen != 32) {
                 free(h);
                 rc = rc == ENLACE_ERR_NOMEM ? rc : ENLACE_ERR_MALFORMED;
-                say(why, why_len, "line %zu: hash is not base64 of 32 bytes", lineno);
+                proof_say(why, why_len, "line %zu: hash is not base64 of 32 bytes", lineno);
                 goto done;
             }
             rc = ENLACE_ERR_MALFORMED;
@@ -245,36 +245,39 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
             memcpy(p->hashes[p->n_hashes++], h, 32);
             free(h);
         } else if (KW("checkpoint") || KW("old-checkpoint") || KW("new-checkpoint")) {
-            in_note = KW("checkpoint") ? (bit = K_CP, 0) : KW("old-checkpoint") ? (bit = K_OLDCP, 1)
-                                                                                 : (bit = K_NEWCP, 2);
+            in_note = KW("checkpoint")       ? (bit = K_CP, 0)
+                      : KW("old-checkpoint") ? (bit = K_OLDCP, 1)
+                                             : (bit = K_NEWCP, 2);
             if (vlen != 0) {
-                say(why, why_len, "line %zu: nothing may follow the keyword", lineno);
+                proof_say(why, why_len, "line %zu: nothing may follow the keyword", lineno);
                 goto done;
             }
         } else if (KW("end")) {
             bit = K_END;
         } else {
-            say(why, why_len, "line %zu: unknown keyword \"%.*s\"", lineno,
-                (int)(klen < 40 ? klen : 40), line);
+            proof_say(why, why_len, "line %zu: unknown keyword \"%.*s\"", lineno,
+                      (int)(klen < 40 ? klen : 40), line);
             goto done;
         }
 #undef KW
         if (bit != 0 && (seen & bit)) {
-            say(why, why_len, "line %zu: keyword given twice", lineno);
+            proof_say(why, why_len, "line %zu: keyword given twice", lineno);
             goto done;
         }
         seen |= bit;
     }
-    unsigned want = p->kind == PROOF_INCLUSION ? (K_TYPE | K_LEAF | K_TREE | K_RECORD | K_CP | K_END)
-                                               : (K_TYPE | K_OLD | K_NEW | K_OLDCP | K_NEWCP | K_END);
+    unsigned want = p->kind == PROOF_INCLUSION
+                        ? (K_TYPE | K_LEAF | K_TREE | K_RECORD | K_CP | K_END)
+                        : (K_TYPE | K_OLD | K_NEW | K_OLDCP | K_NEWCP | K_END);
     if (!magic || !(seen & K_TYPE)) {
-        say(why, why_len, "not an enlace proof (no \"%s\" and type lines)", PROOF_MAGIC);
+        proof_say(why, why_len, "not an enlace proof (no \"%s\" and type lines)", PROOF_MAGIC);
         goto done;
     }
     if (seen != want) {
-        say(why, why_len, "%s proof: %s", p->kind == PROOF_INCLUSION ? "inclusion" : "consistency",
-            (seen & ~want) ? "holds keywords of the other proof type"
-                           : "incomplete (a keyword or the final \"end\" is missing)");
+        proof_say(why, why_len, "%s proof: %s",
+                  p->kind == PROOF_INCLUSION ? "inclusion" : "consistency",
+                  (seen & ~want) ? "holds keywords of the other proof type"
+                                 : "incomplete (a keyword or the final \"end\" is missing)");
         goto done;
     }
     if (p->kind == PROOF_INCLUSION) {
@@ -286,7 +289,7 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
         notes[1].buf = notes[2].buf = NULL;
     }
     if (p->note == NULL || (p->kind == PROOF_CONSISTENCY && p->old_note == NULL)) {
-        say(why, why_len, "a checkpoint block is empty");
+        proof_say(why, why_len, "a checkpoint block is empty");
         goto done;
     }
     rc = ENLACE_OK;
@@ -364,27 +367,26 @@ static int check_inclusion(const proof_t *p, pinned_key_t *key, const pinned_cp_
     int status = AUDIT_EXIT_FAILED;
     uint8_t leaf[32];
     merkle_leaf_hash(p->record, p->record_len, leaf);
-    enlace_err_t rc = merkle_verify_inclusion(leaf, p->leaf_index, p->tree_size,
-                                              (const uint8_t(*)[32])p->hashes, p->n_hashes, cp->root);
+    enlace_err_t rc = merkle_verify_inclusion(
+        leaf, p->leaf_index, p->tree_size, (const uint8_t(*)[32])p->hashes, p->n_hashes, cp->root);
     char summary[400];
     rec_summary(rec, summary, sizeof(summary));
     if (rc != ENLACE_OK) {
         printf("INVALID: the audit path does not lead to the signed root (%s)\n",
-               rc == ENLACE_ERR_INVALID ? "wrong number of hashes for the sizes"
-                                        : "root mismatch");
+               rc == ENLACE_ERR_INVALID ? "wrong number of hashes for the sizes" : "root mismatch");
     } else if (rec->seq != p->leaf_index) {
-        printf("INVALID: the record says seq %" PRIu64 " but sits at leaf %" PRIu64 "\n",
-               rec->seq, p->leaf_index);
+        printf("INVALID: the record says seq %" PRIu64 " but sits at leaf %" PRIu64 "\n", rec->seq,
+               p->leaf_index);
     } else {
         bool id_ok = true;
         if (want_id != NULL) {
             Enlace__Header *h = NULL;
             const Enlace__Envelope *env =
                 rec->kind_case == ENLACE__RECORD__KIND_PUBLISHED ? rec->published->envelope : NULL;
-            id_ok = env != NULL &&
-                    codec_decode_header(env->header.data, env->header.len, &h, NULL, 0) ==
-                        ENLACE_OK &&
-                    h->message_id.len == 16 && memcmp(h->message_id.data, want_id, 16) == 0;
+            id_ok =
+                env != NULL &&
+                codec_decode_header(env->header.data, env->header.len, &h, NULL, 0) == ENLACE_OK &&
+                h->message_id.len == 16 && memcmp(h->message_id.data, want_id, 16) == 0;
             codec_free((ProtobufCMessage **)&h);
         }
         if (!id_ok) {
@@ -422,8 +424,7 @@ static int check_consistency(const proof_t *p, pinned_key_t *key, const pinned_c
                                                 (const uint8_t(*)[32])p->hashes, p->n_hashes);
     if (rc != ENLACE_OK) {
         printf("INVALID: the consistency path does not link the two signed roots (%s)\n",
-               rc == ENLACE_ERR_INVALID ? "wrong number of hashes for the sizes"
-                                        : "root mismatch");
+               rc == ENLACE_ERR_INVALID ? "wrong number of hashes for the sizes" : "root mismatch");
         return AUDIT_EXIT_FAILED;
     }
     char *vkey = pinned_vkey(key);
@@ -463,8 +464,7 @@ int cmd_check_proof(int argc, char **argv)
             break;
         case 'h': fputs(HELP, stdout); return AUDIT_EXIT_OK;
         default:
-            return audit_usage("check-proof", "unknown or incomplete option %s",
-                               argv[optind - 1]);
+            return audit_usage("check-proof", "unknown or incomplete option %s", argv[optind - 1]);
         }
     }
     if (optind + 1 != argc) {
@@ -512,7 +512,8 @@ int cmd_check_proof(int argc, char **argv)
         goto done;
     }
     if (rc != ENLACE_OK) {
-        printf("INVALID: %scheckpoint: %s\n", p.kind == PROOF_CONSISTENCY && cp1.status ? "old " : "",
+        printf("INVALID: %scheckpoint: %s\n",
+               p.kind == PROOF_CONSISTENCY && cp1.status ? "old " : "",
                cp1.status ? cp1.why : cp2.why);
         status = AUDIT_EXIT_FAILED;
         goto done;

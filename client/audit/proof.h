@@ -49,15 +49,15 @@ typedef enum { PROOF_INCLUSION = 1, PROOF_CONSISTENCY = 2 } proof_kind_t;
 /* A proof in memory. Pointers owned by the struct (proof_clear). */
 typedef struct {
     proof_kind_t kind;
-    uint64_t leaf_index;           /* inclusion */
-    uint64_t tree_size;            /* inclusion */
-    uint8_t *record;               /* inclusion: record bytes */
+    uint64_t leaf_index; /* inclusion */
+    uint64_t tree_size;  /* inclusion */
+    uint8_t *record;     /* inclusion: record bytes */
     size_t record_len;
-    uint64_t old_size, new_size;   /* consistency */
-    uint8_t (*hashes)[32];         /* proof hashes */
+    uint64_t old_size, new_size; /* consistency */
+    uint8_t (*hashes)[32];       /* proof hashes */
     size_t n_hashes;
-    char *note;                    /* inclusion: the checkpoint; consistency: the new one */
-    char *old_note;                /* consistency: the old checkpoint */
+    char *note;     /* inclusion: the checkpoint; consistency: the new one */
+    char *old_note; /* consistency: the old checkpoint */
 } proof_t;
 
 /* Print p in the format above, with the lines of `comment` (may be NULL; split on '\n')

@@ -91,17 +91,17 @@ static const char CONS_HELP[] =
 
 /* What a scan for a proof looks for and finds. */
 typedef struct {
-    merkle_t *tree;          /* full tree of every record read */
-    bool by_id;              /* looking for a message id ... */
-    uint8_t id[16];          /* ... this one */
-    bool by_seq;             /* or for a seq */
-    uint64_t seq;            /* ... this one */
-    bool found;              /* target found */
-    uint64_t found_seq;      /* its seq */
-    uint8_t *record;         /* its bytes (owned) */
+    merkle_t *tree;     /* full tree of every record read */
+    bool by_id;         /* looking for a message id ... */
+    uint8_t id[16];     /* ... this one */
+    bool by_seq;        /* or for a seq */
+    uint64_t seq;       /* ... this one */
+    bool found;         /* target found */
+    uint64_t found_seq; /* its seq */
+    uint8_t *record;    /* its bytes (owned) */
     size_t record_len;
-    uint64_t duplicates;     /* further published records with the same id */
-    uint64_t problems;       /* damage found */
+    uint64_t duplicates; /* further published records with the same id */
+    uint64_t problems;   /* damage found */
 } scan_t;
 
 static enlace_err_t on_record(const log_scan_entry_t *e, void *user)
@@ -178,8 +178,7 @@ static int match_log(const scan_t *s, const pinned_cp_t *cp, const char *what)
 {
     uint64_t n = merkle_size(s->tree);
     if (cp->size > n) {
-        audit_errf("%s signs %" PRIu64 " records but the log holds only %" PRIu64
-                   " (rolled back?)",
+        audit_errf("%s signs %" PRIu64 " records but the log holds only %" PRIu64 " (rolled back?)",
                    what, cp->size, n);
         return AUDIT_EXIT_FAILED;
     }
@@ -281,10 +280,14 @@ static int close_out(FILE *f, int status)
 int cmd_prove(int argc, char **argv)
 {
     static const struct option OPTS[] = {
-        {"log", required_argument, NULL, 'l'},        {"key", required_argument, NULL, 'k'},
-        {"origin", required_argument, NULL, 'o'},     {"message", required_argument, NULL, 'm'},
-        {"seq", required_argument, NULL, 's'},        {"checkpoint", required_argument, NULL, 'c'},
-        {"out", required_argument, NULL, 'O'},        {"help", no_argument, NULL, 'h'},
+        {"log", required_argument, NULL, 'l'},
+        {"key", required_argument, NULL, 'k'},
+        {"origin", required_argument, NULL, 'o'},
+        {"message", required_argument, NULL, 'm'},
+        {"seq", required_argument, NULL, 's'},
+        {"checkpoint", required_argument, NULL, 'c'},
+        {"out", required_argument, NULL, 'O'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *dir = NULL, *key_spec = NULL, *origin = NULL, *cp_file = NULL, *out = NULL;
@@ -313,8 +316,7 @@ int cmd_prove(int argc, char **argv)
             s.by_seq = true;
             break;
         case 'h': fputs(PROVE_HELP, stdout); return AUDIT_EXIT_OK;
-        default:
-            return audit_usage("prove", "unknown or incomplete option %s", argv[optind - 1]);
+        default: return audit_usage("prove", "unknown or incomplete option %s", argv[optind - 1]);
         }
     }
     if (optind < argc) {
@@ -405,8 +407,9 @@ int cmd_prove(int argc, char **argv)
         char summary[400], t[25];
         rec_summary(rec, summary, sizeof(summary));
         audit_time_iso(rec->time_ms, t);
-        snprintf(comment, sizeof(comment), "seq %" PRIu64 " logged %s: %s\nlog %s, checkpoint size %" PRIu64,
-                 rec->seq, t, summary, key.name, cp.size);
+        snprintf(comment, sizeof(comment),
+                 "seq %" PRIu64 " logged %s: %s\nlog %s, checkpoint size %" PRIu64, rec->seq, t,
+                 summary, key.name, cp.size);
         codec_free((ProtobufCMessage **)&rec);
     }
     if ((f = open_out(out)) == NULL) {
@@ -426,10 +429,10 @@ done:
 int cmd_consistency(int argc, char **argv)
 {
     static const struct option OPTS[] = {
-        {"log", required_argument, NULL, 'l'}, {"key", required_argument, NULL, 'k'},
+        {"log", required_argument, NULL, 'l'},    {"key", required_argument, NULL, 'k'},
         {"origin", required_argument, NULL, 'o'}, {"old", required_argument, NULL, 'a'},
-        {"new", required_argument, NULL, 'b'}, {"out", required_argument, NULL, 'O'},
-        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
+        {"new", required_argument, NULL, 'b'},    {"out", required_argument, NULL, 'O'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *dir = NULL, *key_spec = NULL, *origin = NULL, *old_spec = NULL, *new_spec = NULL,
                *out = NULL;
@@ -446,8 +449,7 @@ int cmd_consistency(int argc, char **argv)
         case 'O': out = optarg; break;
         case 'h': fputs(CONS_HELP, stdout); return AUDIT_EXIT_OK;
         default:
-            return audit_usage("consistency", "unknown or incomplete option %s",
-                               argv[optind - 1]);
+            return audit_usage("consistency", "unknown or incomplete option %s", argv[optind - 1]);
         }
     }
     if (optind < argc) {

@@ -76,28 +76,29 @@ static const char REPLAY_TEXT[] =
 
 /* Filters and output choices. */
 typedef struct {
-    const char *dir;          /* log directory */
-    bool replay;              /* replay form */
-    bool json;                /* JSON lines */
-    bool header;              /* table title line */
-    const char *agency;       /* --agency or NULL */
-    const char *topic;        /* --topic or NULL */
-    uint32_t kinds;           /* bit per kind case; 0 = all */
-    bool by_message;          /* --message given */
-    uint8_t message_id[16];   /* its id */
-    uint64_t from_seq, to_seq;      /* inclusive range */
-    uint64_t since_ms, until_ms;    /* inclusive range */
-    uint64_t limit;           /* most records to show (0 = all) */
+    const char *dir;             /* log directory */
+    bool replay;                 /* replay form */
+    bool json;                   /* JSON lines */
+    bool header;                 /* table title line */
+    const char *agency;          /* --agency or NULL */
+    const char *topic;           /* --topic or NULL */
+    uint32_t kinds;              /* bit per kind case; 0 = all */
+    bool by_message;             /* --message given */
+    uint8_t message_id[16];      /* its id */
+    uint64_t from_seq, to_seq;   /* inclusive range */
+    uint64_t since_ms, until_ms; /* inclusive range */
+    uint64_t limit;              /* most records to show (0 = all) */
 } show_opts_t;
 
 /* Scan state. */
 typedef struct {
-    const show_opts_t *o;     /* options */
-    pubindex_t *ix;           /* published records seen */
-    uint64_t *targets;        /* seqs of published records with the --message id */
+    const show_opts_t *o; /* options */
+    pubindex_t *ix;       /* published records seen */
+    uint64_t *targets;    /* seqs of published records with the --message id */
     size_t n_targets, cap_targets;
-    uint64_t shown;           /* records printed */
-    uint64_t problems;        /* damage reported */
+    uint64_t shown;         /* records printed */
+    uint64_t problems;      /* damage reported */
+    char last_segment[256]; /* name of the last segment file */
 } show_t;
 
 static bool has_target(const show_t *s, uint64_t seq)
@@ -214,12 +215,8 @@ static enlace_err_t on_record(const log_scan_entry_t *e, void *user)
     if (!matches(s, r, h)) {
         goto done;
     }
-    render_rec_t rr = {.rec = r,
-                       .hdr = h,
-                       .ix = s->ix,
-                       .segment = e->segment,
-                       .offset = e->offset,
-                       .len = e->len};
+    render_rec_t rr = {
+        .rec = r, .hdr = h, .ix = s->ix, .segment = e->segment, .offset = e->offset, .len = e->len};
     if (o->json) {
         render_json(stdout, &rr, o->replay);
     } else if (o->replay) {
@@ -239,6 +236,13 @@ done:
 static void on_problem(const log_scan_problem_t *p, void *user)
 {
     show_t *s = user;
+    if (p->issue == LOG_SCAN_SHORT && strcmp(p->segment, s->last_segment) == 0) {
+        /* A torn tail: a crash, or a record being written while we read. */
+        fprintf(stderr,
+                "enlace-audit: note: %s ends inside a frame at offset %" PRIu64 " (torn tail)\n",
+                p->segment, p->offset);
+        return;
+    }
     s->problems++;
     fprintf(stderr, "enlace-audit: warning: %s offset %" PRIu64 " (seq %" PRIu64 "): %s: %s\n",
             p->segment, p->offset, p->expected_seq, log_scan_issue_str(p->issue), p->detail);
@@ -272,8 +276,8 @@ static int run(int argc, char **argv, bool replay)
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     const char *cmd = replay ? "replay" : "show";
-    show_opts_t o = {.replay = replay, .header = true, .to_seq = UINT64_MAX,
-                     .until_ms = UINT64_MAX};
+    show_opts_t o = {
+        .replay = replay, .header = true, .to_seq = UINT64_MAX, .until_ms = UINT64_MAX};
     show_t s = {.o = &o};
     int status = AUDIT_EXIT_USAGE;
 
@@ -285,9 +289,7 @@ static int run(int argc, char **argv, bool replay)
         case 'l': o.dir = optarg; break;
         case 'j': o.json = true; break;
         case 'H': o.header = false; break;
-        case 'a':
-            o.agency = optarg;
-            break;
+        case 'a': o.agency = optarg; break;
         case 't':
             if (!topic_filter_valid(optarg)) {
                 return audit_usage(cmd, "\"%s\" is not a valid topic filter", optarg);
@@ -310,8 +312,7 @@ static int run(int argc, char **argv, bool replay)
         case 'n': {
             uint64_t v;
             if (!audit_parse_u64(optarg, &v)) {
-                return audit_usage(cmd, "%s wants a number, not \"%s\"", argv[optind - 1],
-                                   optarg);
+                return audit_usage(cmd, "%s wants a number, not \"%s\"", argv[optind - 1], optarg);
             }
             *(c == 'f' ? &o.from_seq : c == 'T' ? &o.to_seq : &o.limit) = v;
             break;
@@ -342,6 +343,16 @@ static int run(int argc, char **argv, bool replay)
     if (!o.json && !o.replay && o.header) {
         render_table_header(stdout);
     }
+    log_segment_file_t *files = NULL;
+    size_t n_files = 0;
+    if (log_segment_list(o.dir, &files, &n_files) == ENLACE_OK) {
+        for (size_t i = 0; i < n_files; i++) {
+            if (files[i].valid) {
+                snprintf(s.last_segment, sizeof(s.last_segment), "%s", files[i].name);
+            }
+        }
+    }
+    free(files);
     log_scan_report_t rep;
     enlace_err_t rc = log_scan(o.dir, on_record, on_problem, &s, &rep);
     fflush(stdout);

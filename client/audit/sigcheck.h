@@ -13,9 +13,9 @@
  *      window is compared with each record's time, so an old log whose certificates
  *      have since expired still verifies, while a message logged after its sender's
  *      certificate expired or was revoked does not;
- *   3. envelope_verify: header decodes and validates, signer_cert_sha256 matches the
- *      certificate, the signature over "enlace-envelope-v1\0" || header verifies,
- *      payload_sha256 matches;
+ *   3. envelope_verify (through sigfast.h, same checks): header decodes and validates,
+ * signer_cert_sha256 matches the certificate, the signature over "enlace-envelope-v1\0" || header
+ * verifies, payload_sha256 matches;
  *   4. the header's sender is the certificate's agency id.
  * Steps 1-2 run in the calling thread (the log reader), in log order; steps 3-4 on
  * worker threads, each with its own parsed X509/EVP_PKEY objects, fed through a bounded

@@ -26,13 +26,13 @@
 #include "crypto.h"
 
 struct tlsconn {
-    int fd;                  /* TCP socket */
-    SSL_CTX *ctx;            /* client context */
-    SSL *ssl;                /* the session */
-    codec_decoder_t *dec;    /* frame decoder (bounded) */
-    uint8_t buf[16384];      /* bytes read, not yet given to the decoder */
-    size_t pos, have;        /* consumed / valid bytes in buf */
-    char alert[96];          /* last fatal alert received ("" if none) */
+    int fd;               /* TCP socket */
+    SSL_CTX *ctx;         /* client context */
+    SSL *ssl;             /* the session */
+    codec_decoder_t *dec; /* frame decoder (bounded) */
+    uint8_t buf[16384];   /* bytes read, not yet given to the decoder */
+    size_t pos, have;     /* consumed / valid bytes in buf */
+    char alert[96];       /* last fatal alert received ("" if none) */
 };
 
 static void say(char *why, size_t why_len, const char *fmt, ...)
@@ -215,8 +215,7 @@ tlsconn_t *tlsconn_open(const tlsconn_opts_t *o, enlace_err_t *err, char *why, s
         long vr = SSL_get_verify_result(c->ssl);
         if (vr != X509_V_OK) {
             *err = ENLACE_ERR_BAD_CERT;
-            say(why, why_len, "broker certificate refused: %s",
-                X509_verify_cert_error_string(vr));
+            say(why, why_len, "broker certificate refused: %s", X509_verify_cert_error_string(vr));
         } else if (c->alert[0]) {
             say(why, why_len, "TLS handshake failed: the broker sent alert \"%s\"", c->alert);
         } else {
@@ -266,7 +265,8 @@ static enlace_err_t io_error(tlsconn_t *c, int ret, const char *what, char *why,
     if (c->alert[0]) {
         say(why, why_len, "the broker sent alert \"%s\"", c->alert);
     } else if (e == SSL_ERROR_SYSCALL && q == 0) {
-        say(why, why_len, "the broker closed the connection (%s)", ret == 0 ? "EOF" : strerror(errno));
+        say(why, why_len, "the broker closed the connection (%s)",
+            ret == 0 ? "EOF" : strerror(errno));
         ERR_clear_error();
         return ENLACE_ERR_CLOSED;
     } else {

@@ -30,14 +30,14 @@
 
 /* Connection parameters (strings borrowed for the duration of tlsconn_open). */
 typedef struct {
-    const char *host;   /* broker host name or IP literal */
-    uint16_t port;      /* TCP port */
-    const char *cert;   /* PEM: our certificate, then intermediates */
-    const char *key;    /* PEM: its private key */
-    const char *ca;     /* PEM: CA bundle that must issue the broker certificate */
-    const char *crl;    /* PEM CRLs (optional) */
-    int timeout_ms;     /* bound of every blocking step */
-    size_t max_frame;   /* largest frame accepted from the broker */
+    const char *host; /* broker host name or IP literal */
+    uint16_t port;    /* TCP port */
+    const char *cert; /* PEM: our certificate, then intermediates */
+    const char *key;  /* PEM: its private key */
+    const char *ca;   /* PEM: CA bundle that must issue the broker certificate */
+    const char *crl;  /* PEM CRLs (optional) */
+    int timeout_ms;   /* bound of every blocking step */
+    size_t max_frame; /* largest frame accepted from the broker */
 } tlsconn_opts_t;
 
 typedef struct tlsconn tlsconn_t;

@@ -157,6 +157,10 @@ LAST=${SEGS[-1]}
 NLAST=$(frames count "$T/base/$LAST")
 fresh "$T/base"; frames truncate "$T/t/$LAST" $((NLAST - 1))
 expect_bad "the last segment cut inside signed records" "$T/t" "rollback" "checkpoint #[0-9]+|latest checkpoint" "seq 349"
+fresh "$T/base"; printf '\000\000\001\000\377\377\377\377partial' >>"$T/t/$LAST"
+expect_ok "a torn tail after the last checkpoint is only a note" "$T/t"
+grep -q "torn tail" "$OUT" || { cat "$OUT"; fail "the torn tail is reported"; }
+"$AUDIT" show --log "$T/t" >/dev/null 2>&1 || fail "show accepts a torn tail"
 fresh "$T/base"; rm "$T/t/${SEGS[1]}"
 expect_bad "a whole segment removed" "$T/t" "segment-gap" "${SEGS[2]}"
 
@@ -193,6 +197,12 @@ grep -c "bad-signature" "$OUT" | grep -qx 2 || { cat "$OUT"; fail "want exactly 
 "$LW" write --dir "$T/expired" --pki "$PKI" --records 120 --no-fsync --expired-signer-at 70 ||
   fail "logwriter (expired)"
 expect_bad "publication signed with an expired certificate" "$T/expired" "seq 70 " "certificate-time" -- --ca "$PKI/ca.pem"
+expect_ok "the same log without --ca" "$T/expired"
+"$LW" write --dir "$T/revoked" --pki "$PKI" --records 120 --no-fsync --revoked-signer-at 50 ||
+  fail "logwriter (revoked)"
+expect_ok "a revoked signer passes without the CRL" "$T/revoked" --ca "$PKI/ca.pem"
+expect_bad "a publication logged after its signer was revoked fails with --crl" "$T/revoked" "seq 50 " "certificate-time" "revoked at" -- --ca "$PKI/ca.pem" --crl "$PKI/crl.pem"
+grep -q "FAILED: 1 problem" "$OUT" || { cat "$OUT"; fail "only the revoked signer's record fails"; }
 expect_bad "a foreign CA bundle refuses every signer" "$T/base" "bad-certificate" -- --ca "$PKI/bad/foreign-ca.pem"
 
 # --- show / replay filters against the manifest ---------------------------------------------------------

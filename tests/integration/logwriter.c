@@ -6,7 +6,8 @@
  *   logwriter write --dir DIR --pki PKI [--records N] [--checkpoint-every K]
  *                   [--published-every M] [--segment-size BYTES] [--origin O]
  *                   [--manifest FILE] [--seed S] [--time-step MS] [--batch B]
- *                   [--forge-signature-at SEQ] [--expired-signer-at SEQ] [--no-fsync]
+ *                   [--forge-signature-at SEQ] [--expired-signer-at SEQ]
+ *                   [--revoked-signer-at SEQ] [--no-fsync]
  *       Append N records (default 300) to the log in DIR (created, or continued), with
  *       the broker's checkpoint key PKI/checkpoint.key: broker and session records,
  *       published records with real envelopes sealed and signed by the agencies of the
@@ -18,7 +19,8 @@
  *       kind, agencies, topic, message id, delivered seqs) for the test to compute
  *       expected filter results independently. --forge-signature-at writes the
  *       publication at SEQ with one signature byte flipped (CRC and tree consistent);
- *       --expired-signer-at signs the publication at SEQ with PKI/bad/expired.crt.
+ *       --expired-signer-at signs the publication at SEQ with PKI/bad/expired.crt,
+ *       --revoked-signer-at with PKI/bad/revoked.crt (BR.PF, revoked in PKI/crl.pem).
  *   logwriter sign --key KEY --origin O --size N --root BASE64
  *       Print a checkpoint note for (O, N, root) signed with the Ed25519 KEY.
  *   logwriter resign --key KEY --origin O
@@ -49,9 +51,12 @@ static const struct {
     const char *id;    /* agency id */
     const char *topic; /* topic it publishes on ("" = publishes nothing) */
 } AGENCIES[N_AGENCIES] = {
-    {"MX.FGR", "cases/MX/homicide"},   {"US.FBI", "alerts/trafficking/US"},
-    {"CO.DIJIN", "alerts/drugs/CO"},   {"INTERPOL.NCB-MEX", "notices/red"},
-    {"BR.PF", ""},                     {"GT.PNC", ""},
+    {"MX.FGR", "cases/MX/homicide"},
+    {"US.FBI", "alerts/trafficking/US"},
+    {"CO.DIJIN", "alerts/drugs/CO"},
+    {"INTERPOL.NCB-MEX", "notices/red"},
+    {"BR.PF", ""},
+    {"GT.PNC", ""},
     {"EU.EDPS", ""},
 };
 #define N_PUBLISHERS 4
@@ -62,7 +67,7 @@ typedef struct {
     EVP_PKEY *key;
     uint8_t *der;
     size_t der_len;
-    bool logged;      /* certificate carried by a record of this run */
+    bool logged;       /* certificate carried by a record of this run */
     uint64_t cert_seq; /* that record */
 } agency_t;
 
@@ -70,15 +75,16 @@ typedef struct {
 typedef struct {
     log_store_t *log;
     agency_t ag[N_AGENCIES];
-    agency_t expired;       /* PKI/bad/expired.crt (US.FBI) */
+    agency_t expired; /* PKI/bad/expired.crt (US.FBI) */
+    agency_t revoked; /* PKI/bad/revoked.crt (BR.PF, revoked in PKI/crl.pem) */
     FILE *manifest;
     uint64_t rng;
     uint64_t time_ms, step_ms;
-    uint64_t *pub_seqs;     /* published seqs of this run */
+    uint64_t *pub_seqs; /* published seqs of this run */
     size_t n_pub, cap_pub;
-    uint64_t forge_at, expired_at; /* UINT64_MAX: none */
+    uint64_t forge_at, expired_at, revoked_at; /* UINT64_MAX: none */
     uint64_t session;
-    uint64_t next;          /* seq of the next record appended */
+    uint64_t next;           /* seq of the next record appended */
     uint64_t batch, pending; /* records per commit; appended but not committed */
 } gen_t;
 
@@ -100,7 +106,8 @@ static int load_agency(agency_t *a, const char *crt, const char *key)
 {
     a->cert = cert_load_pem(crt);
     a->key = crypto_load_private_key(key);
-    if (a->cert == NULL || a->key == NULL || cert_to_der(a->cert, &a->der, &a->der_len) != ENLACE_OK) {
+    if (a->cert == NULL || a->key == NULL ||
+        cert_to_der(a->cert, &a->der, &a->der_len) != ENLACE_OK) {
         fprintf(stderr, "logwriter: cannot load %s / %s\n", crt, key);
         return 1;
     }
@@ -191,10 +198,12 @@ static int write_published(gen_t *g, uint64_t n)
 {
     uint64_t seq_now = g->next;
     int a = (int)(n % N_PUBLISHERS);
-    bool expired = seq_now == g->expired_at;
-    agency_t *signer = expired ? &g->expired : &g->ag[a];
+    bool expired = seq_now == g->expired_at, revoked = seq_now == g->revoked_at;
+    agency_t *signer = expired ? &g->expired : revoked ? &g->revoked : &g->ag[a];
     if (expired) {
         a = 1; /* US.FBI */
+    } else if (revoked) {
+        a = 4; /* BR.PF */
     }
     Enlace__Header hdr = ENLACE__HEADER__INIT;
     const char *recips[2];
@@ -202,7 +211,7 @@ static int write_published(gen_t *g, uint64_t n)
     size_t nr = 0, nc = 0;
     bool red = n % 2 == 1;
     hdr.sender = (char *)AGENCIES[a].id;
-    hdr.topic = (char *)AGENCIES[a].topic;
+    hdr.topic = (char *)(revoked ? "alerts/trafficking/BR" : AGENCIES[a].topic);
     if (red) {
         /* TLP:RED to two named agencies (never the sender). */
         int r1 = (a + 1) % N_PUBLISHERS, r2 = 4 + (int)(n / 2 % 2); /* BR.PF or GT.PNC */
@@ -275,8 +284,9 @@ static int write_published(gen_t *g, uint64_t n)
         char id[33];
         hex(msgid, 16, id);
         manifest_begin(g, &rec, "published");
-        fprintf(g->manifest, ",\"sender\":\"%s\",\"topic\":\"%s\",\"message_id\":\"%s\",\"recipients\":[",
-                AGENCIES[a].id, AGENCIES[a].topic, id);
+        fprintf(g->manifest,
+                ",\"sender\":\"%s\",\"topic\":\"%s\",\"message_id\":\"%s\",\"recipients\":[",
+                AGENCIES[a].id, hdr.topic, id);
         for (size_t i = 0; i < nr; i++) {
             fprintf(g->manifest, "%s\"%s\"", i ? "," : "", recips[i]);
         }
@@ -392,7 +402,7 @@ static int cmd_write(int argc, char **argv)
     bool no_fsync = false;
     gen_t g;
     memset(&g, 0, sizeof(g));
-    g.forge_at = g.expired_at = UINT64_MAX;
+    g.forge_at = g.expired_at = g.revoked_at = UINT64_MAX;
     g.step_ms = 1000;
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -404,20 +414,36 @@ static int cmd_write(int argc, char **argv)
             return 2;
         }
         i++;
-        if (strcmp(o, "--dir") == 0) dir = v;
-        else if (strcmp(o, "--pki") == 0) pki = v;
-        else if (strcmp(o, "--origin") == 0) origin = v;
-        else if (strcmp(o, "--manifest") == 0) manifest = v;
-        else if (strcmp(o, "--records") == 0) records = strtoull(v, NULL, 10);
-        else if (strcmp(o, "--checkpoint-every") == 0) every = strtoull(v, NULL, 10);
-        else if (strcmp(o, "--published-every") == 0) pub_every = strtoull(v, NULL, 10);
-        else if (strcmp(o, "--segment-size") == 0) seg = strtoull(v, NULL, 10);
-        else if (strcmp(o, "--seed") == 0) seed = strtoull(v, NULL, 10);
-        else if (strcmp(o, "--batch") == 0) batch = strtoull(v, NULL, 10);
-        else if (strcmp(o, "--time-step") == 0) g.step_ms = strtoull(v, NULL, 10);
-        else if (strcmp(o, "--forge-signature-at") == 0) g.forge_at = strtoull(v, NULL, 10);
-        else if (strcmp(o, "--expired-signer-at") == 0) g.expired_at = strtoull(v, NULL, 10);
-        else return 2;
+        if (strcmp(o, "--dir") == 0)
+            dir = v;
+        else if (strcmp(o, "--pki") == 0)
+            pki = v;
+        else if (strcmp(o, "--origin") == 0)
+            origin = v;
+        else if (strcmp(o, "--manifest") == 0)
+            manifest = v;
+        else if (strcmp(o, "--records") == 0)
+            records = strtoull(v, NULL, 10);
+        else if (strcmp(o, "--checkpoint-every") == 0)
+            every = strtoull(v, NULL, 10);
+        else if (strcmp(o, "--published-every") == 0)
+            pub_every = strtoull(v, NULL, 10);
+        else if (strcmp(o, "--segment-size") == 0)
+            seg = strtoull(v, NULL, 10);
+        else if (strcmp(o, "--seed") == 0)
+            seed = strtoull(v, NULL, 10);
+        else if (strcmp(o, "--batch") == 0)
+            batch = strtoull(v, NULL, 10);
+        else if (strcmp(o, "--time-step") == 0)
+            g.step_ms = strtoull(v, NULL, 10);
+        else if (strcmp(o, "--forge-signature-at") == 0)
+            g.forge_at = strtoull(v, NULL, 10);
+        else if (strcmp(o, "--expired-signer-at") == 0)
+            g.expired_at = strtoull(v, NULL, 10);
+        else if (strcmp(o, "--revoked-signer-at") == 0)
+            g.revoked_at = strtoull(v, NULL, 10);
+        else
+            return 2;
     }
     if (dir == NULL || pki == NULL || pub_every == 0 || every == 0) {
         return 2;
@@ -441,6 +467,11 @@ static int cmd_write(int argc, char **argv)
     snprintf(p1, sizeof(p1), "%s/bad/expired.crt", pki);
     snprintf(p2, sizeof(p2), "%s/bad/expired.key", pki);
     if (g.expired_at != UINT64_MAX && load_agency(&g.expired, p1, p2)) {
+        goto done;
+    }
+    snprintf(p1, sizeof(p1), "%s/bad/revoked.crt", pki);
+    snprintf(p2, sizeof(p2), "%s/bad/revoked.key", pki);
+    if (g.revoked_at != UINT64_MAX && load_agency(&g.revoked, p1, p2)) {
         goto done;
     }
     if (manifest && (g.manifest = fopen(manifest, "a")) == NULL) {
@@ -473,7 +504,7 @@ static int cmd_write(int argc, char **argv)
     while (g.next < start + records) {
         uint64_t s = g.next;
         int rc;
-        if (s == g.forge_at || s == g.expired_at || n % pub_every == 0) {
+        if (s == g.forge_at || s == g.expired_at || s == g.revoked_at || n % pub_every == 0) {
             rc = write_published(&g, n / pub_every);
         } else {
             rc = write_other(&g, n);
@@ -506,6 +537,9 @@ done:
     X509_free(g.expired.cert);
     EVP_PKEY_free(g.expired.key);
     free(g.expired.der);
+    X509_free(g.revoked.cert);
+    EVP_PKEY_free(g.revoked.key);
+    free(g.revoked.der);
     free(g.pub_seqs);
     EVP_PKEY_free(ckey);
     return status;
@@ -516,11 +550,16 @@ static int cmd_sign(int argc, char **argv, bool resign)
     const char *keyfile = NULL, *origin = NULL, *root_b64 = NULL;
     uint64_t size = 0;
     for (int i = 2; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--key") == 0) keyfile = argv[i + 1];
-        else if (strcmp(argv[i], "--origin") == 0) origin = argv[i + 1];
-        else if (strcmp(argv[i], "--size") == 0) size = strtoull(argv[i + 1], NULL, 10);
-        else if (strcmp(argv[i], "--root") == 0) root_b64 = argv[i + 1];
-        else return 2;
+        if (strcmp(argv[i], "--key") == 0)
+            keyfile = argv[i + 1];
+        else if (strcmp(argv[i], "--origin") == 0)
+            origin = argv[i + 1];
+        else if (strcmp(argv[i], "--size") == 0)
+            size = strtoull(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--root") == 0)
+            root_b64 = argv[i + 1];
+        else
+            return 2;
     }
     if (keyfile == NULL || origin == NULL || (!resign && root_b64 == NULL)) {
         return 2;
