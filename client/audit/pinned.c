@@ -16,27 +16,13 @@
 #include "crypto.h"
 #include "log_history.h"
 
-static void pin_say(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void pin_say(char *why, size_t why_len, const char *fmt, ...)
-{
-    if (why == NULL || why_len == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-}
-
 enlace_err_t pinned_load(const char *spec, const char *origin, pinned_key_t *key, char *why,
                          size_t why_len)
 {
     memset(key, 0, sizeof(*key));
     struct stat st;
     if (spec == NULL) {
-        pin_say(why, why_len, "no checkpoint key given (--key)");
+        enlace_why(why, why_len, "no checkpoint key given (--key)");
         return ENLACE_ERR_INVALID;
     }
     if (stat(spec, &st) == 0) {
@@ -44,31 +30,32 @@ enlace_err_t pinned_load(const char *spec, const char *origin, pinned_key_t *key
         enlace_err_t rc = pk ? checkpoint_public_key(pk, key->pub) : ENLACE_ERR_INVALID;
         EVP_PKEY_free(pk);
         if (rc != ENLACE_OK) {
-            pin_say(why, why_len, "%s: not a PEM Ed25519 public key (BEGIN PUBLIC KEY)", spec);
+            enlace_why(why, why_len, "%s: not a PEM Ed25519 public key (BEGIN PUBLIC KEY)", spec);
             return ENLACE_ERR_INVALID;
         }
     } else if (strchr(spec, '+') != NULL) {
         /* A verifier key string: name+keyid+base64(0x01 || key). */
         enlace_err_t rc = note_parse_verifier_key(spec, &key->name, key->pub);
         if (rc != ENLACE_OK) {
-            pin_say(why, why_len, "%s: not a readable file nor a valid verifier key string", spec);
+            enlace_why(why, why_len, "%s: not a readable file nor a valid verifier key string",
+                       spec);
             return rc == ENLACE_ERR_NOMEM ? rc : ENLACE_ERR_INVALID;
         }
     } else {
-        pin_say(why, why_len, "%s: %s", spec, strerror(errno));
+        enlace_why(why, why_len, "%s: %s", spec, strerror(errno));
         return ENLACE_ERR_NOT_FOUND;
     }
     key->loaded = true;
     if (origin != NULL) {
         uint8_t id[4];
         if (note_key_id(origin, key->pub, id) != ENLACE_OK) {
-            pin_say(why, why_len, "origin \"%s\" is not a valid key name", origin);
+            enlace_why(why, why_len, "origin \"%s\" is not a valid key name", origin);
             pinned_clear(key);
             return ENLACE_ERR_INVALID;
         }
         if (key->name != NULL && strcmp(key->name, origin) != 0) {
-            pin_say(why, why_len, "--origin %s differs from the key string's name %s", origin,
-                    key->name);
+            enlace_why(why, why_len, "--origin %s differs from the key string's name %s", origin,
+                       key->name);
             pinned_clear(key);
             return ENLACE_ERR_INVALID;
         }
@@ -133,7 +120,7 @@ enlace_err_t pinned_check_note(pinned_key_t *key, const char *note, int from, ui
     }
     if (rc != ENLACE_OK) {
         cp->status = ENLACE_ERR_MALFORMED;
-        pin_say(cp->why, sizeof(cp->why), "note has no usable origin line to name the key");
+        enlace_why(cp->why, sizeof(cp->why), "note has no usable origin line to name the key");
         return cp->status;
     }
     char *origin = NULL;
@@ -145,16 +132,16 @@ enlace_err_t pinned_check_note(pinned_key_t *key, const char *note, int from, ui
     }
     if (rc != ENLACE_OK) {
         cp->status = rc;
-        pin_say(cp->why, sizeof(cp->why), "%s (pinned key %s)",
-                reason[0] ? reason : enlace_err_str(rc), key->name);
+        enlace_why(cp->why, sizeof(cp->why), "%s (pinned key %s)",
+                   reason[0] ? reason : enlace_err_str(rc), key->name);
         return rc;
     }
     /* The broker signs with the key name equal to the origin; a note about another log
      * signed by the same key must not pass as a checkpoint of this one. */
     if (strcmp(origin, key->name) != 0) {
         cp->status = ENLACE_ERR_MALFORMED;
-        pin_say(cp->why, sizeof(cp->why),
-                "checkpoint origin \"%.80s\" is not the key name \"%.80s\"", origin, key->name);
+        enlace_why(cp->why, sizeof(cp->why),
+                   "checkpoint origin \"%.80s\" is not the key name \"%.80s\"", origin, key->name);
     }
     free(origin);
     return cp->status;
@@ -196,9 +183,9 @@ enlace_err_t pinned_load_checkpoints(const char *dir, pinned_key_t *key, pinned_
     walk_t w = {.key = key, .cps = out};
     enlace_err_t rc = log_history_each_path(dir, on_entry, &w);
     if (rc != ENLACE_OK) {
-        pin_say(why, why_len, "%s/%s: %s", dir, LOG_HISTORY_FILE,
-                rc == ENLACE_ERR_CORRUPT ? "an entry is oversized or holds a NUL byte"
-                                         : enlace_err_str(rc));
+        enlace_why(why, why_len, "%s/%s: %s", dir, LOG_HISTORY_FILE,
+                   rc == ENLACE_ERR_CORRUPT ? "an entry is oversized or holds a NUL byte"
+                                            : enlace_err_str(rc));
         goto fail;
     }
     char path[4096];
@@ -210,8 +197,8 @@ enlace_err_t pinned_load_checkpoints(const char *dir, pinned_key_t *key, pinned_
         return ENLACE_OK;
     }
     if (rc != ENLACE_OK) {
-        pin_say(why, why_len, "%s: %s", path,
-                rc == ENLACE_ERR_TOO_LARGE ? "larger than any checkpoint" : enlace_err_str(rc));
+        enlace_why(why, why_len, "%s: %s", path,
+                   rc == ENLACE_ERR_TOO_LARGE ? "larger than any checkpoint" : enlace_err_str(rc));
         rc = rc == ENLACE_ERR_TOO_LARGE ? ENLACE_ERR_CORRUPT : rc;
         goto fail;
     }

@@ -20,20 +20,6 @@
 /* Largest proof file read: a record (16 MiB max, base64) and two notes. */
 #define PROOF_MAX_FILE ((size_t)LOG_MAX_RECORD / 3 * 4 + 4 * CHECKPOINT_MAX_NOTE + 65536)
 
-static void proof_say(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void proof_say(char *why, size_t why_len, const char *fmt, ...)
-{
-    if (why == NULL || why_len == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- writing ------------------------------------------------------------------------- */
 
 static void write_note(FILE *out, const char *keyword, const char *note)
@@ -143,7 +129,7 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
     const char *pos = text, *end = text + len;
 
     if (memchr(text, '\0', len) != NULL) {
-        proof_say(why, why_len, "the proof holds a NUL byte");
+        enlace_why(why, why_len, "the proof holds a NUL byte");
         goto done;
     }
     while (pos < end) {
@@ -157,12 +143,12 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
         }
         if (in_note >= 0 && n >= 1 && line[0] == '|') {
             if (n >= 2 && line[1] != ' ') {
-                proof_say(why, why_len, "line %zu: a note line starts with \"| \"", lineno);
+                enlace_why(why, why_len, "line %zu: a note line starts with \"| \"", lineno);
                 goto done;
             }
             rc = note_append(&notes[in_note], n >= 2 ? line + 2 : "", n >= 2 ? n - 2 : 0);
             if (rc != ENLACE_OK) {
-                proof_say(why, why_len, "line %zu: note too long", lineno);
+                enlace_why(why, why_len, "line %zu: note too long", lineno);
                 goto done;
             }
             rc = ENLACE_ERR_MALFORMED;
@@ -173,7 +159,7 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
             continue;
         }
         if (seen & K_END) {
-            proof_say(why, why_len, "line %zu: text after \"end\"", lineno);
+            enlace_why(why, why_len, "line %zu: text after \"end\"", lineno);
             goto done;
         }
         const char *sp = memchr(line, ' ', n);
@@ -186,8 +172,8 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
         unsigned bit = 0;
         if (!magic) {
             if (n != strlen(PROOF_MAGIC) || memcmp(line, PROOF_MAGIC, n) != 0) {
-                proof_say(why, why_len, "line %zu: not an enlace proof (want \"%s\")", lineno,
-                          PROOF_MAGIC);
+                enlace_why(why, why_len, "line %zu: not an enlace proof (want \"%s\")", lineno,
+                           PROOF_MAGIC);
                 goto done;
             }
             magic = true;
@@ -200,7 +186,7 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
             } else if (strcmp(value, "consistency") == 0 && vlen == 11) {
                 p->kind = PROOF_CONSISTENCY;
             } else {
-                proof_say(why, why_len, "line %zu: unknown proof type", lineno);
+                enlace_why(why, why_len, "line %zu: unknown proof type", lineno);
                 goto done;
             }
         } else if (KW("leaf-index") || KW("tree-size") || KW("old-size") || KW("new-size")) {
@@ -209,7 +195,7 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
                             : KW("old-size")  ? (bit = K_OLD, &p->old_size)
                                               : (bit = K_NEW, &p->new_size);
             if (vlen > 20 || !audit_parse_u64(value, dst)) {
-                proof_say(why, why_len, "line %zu: bad number", lineno);
+                enlace_why(why, why_len, "line %zu: bad number", lineno);
                 goto done;
             }
         } else if (KW("record")) {
@@ -217,8 +203,8 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
             rc = audit_b64_decode(val, vlen, &p->record, &p->record_len);
             if (rc != ENLACE_OK || p->record_len == 0 || p->record_len > LOG_MAX_RECORD) {
                 rc = rc == ENLACE_ERR_NOMEM ? rc : ENLACE_ERR_MALFORMED;
-                proof_say(why, why_len, "line %zu: record is not base64 of 1..%u bytes", lineno,
-                          LOG_MAX_RECORD);
+                enlace_why(why, why_len, "line %zu: record is not base64 of 1..%u bytes", lineno,
+                           LOG_MAX_RECORD);
                 goto done;
             }
             rc = ENLACE_ERR_MALFORMED;
@@ -226,14 +212,14 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
             uint8_t *h = NULL;
             size_t hlen = 0;
             if (p->n_hashes == MERKLE_MAX_PROOF) {
-                proof_say(why, why_len, "line %zu: more than %d hashes", lineno, MERKLE_MAX_PROOF);
+                enlace_why(why, why_len, "line %zu: more than %d hashes", lineno, MERKLE_MAX_PROOF);
                 goto done;
             }
             rc = audit_b64_decode(val, vlen, &h, &hlen);
             if (rc != ENLACE_OK || hlen != 32) {
                 free(h);
                 rc = rc == ENLACE_ERR_NOMEM ? rc : ENLACE_ERR_MALFORMED;
-                proof_say(why, why_len, "line %zu: hash is not base64 of 32 bytes", lineno);
+                enlace_why(why, why_len, "line %zu: hash is not base64 of 32 bytes", lineno);
                 goto done;
             }
             rc = ENLACE_ERR_MALFORMED;
@@ -249,19 +235,19 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
                       : KW("old-checkpoint") ? (bit = K_OLDCP, 1)
                                              : (bit = K_NEWCP, 2);
             if (vlen != 0) {
-                proof_say(why, why_len, "line %zu: nothing may follow the keyword", lineno);
+                enlace_why(why, why_len, "line %zu: nothing may follow the keyword", lineno);
                 goto done;
             }
         } else if (KW("end")) {
             bit = K_END;
         } else {
-            proof_say(why, why_len, "line %zu: unknown keyword \"%.*s\"", lineno,
-                      (int)(klen < 40 ? klen : 40), line);
+            enlace_why(why, why_len, "line %zu: unknown keyword \"%.*s\"", lineno,
+                       (int)(klen < 40 ? klen : 40), line);
             goto done;
         }
 #undef KW
         if (bit != 0 && (seen & bit)) {
-            proof_say(why, why_len, "line %zu: keyword given twice", lineno);
+            enlace_why(why, why_len, "line %zu: keyword given twice", lineno);
             goto done;
         }
         seen |= bit;
@@ -270,14 +256,14 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
                         ? (K_TYPE | K_LEAF | K_TREE | K_RECORD | K_CP | K_END)
                         : (K_TYPE | K_OLD | K_NEW | K_OLDCP | K_NEWCP | K_END);
     if (!magic || !(seen & K_TYPE)) {
-        proof_say(why, why_len, "not an enlace proof (no \"%s\" and type lines)", PROOF_MAGIC);
+        enlace_why(why, why_len, "not an enlace proof (no \"%s\" and type lines)", PROOF_MAGIC);
         goto done;
     }
     if (seen != want) {
-        proof_say(why, why_len, "%s proof: %s",
-                  p->kind == PROOF_INCLUSION ? "inclusion" : "consistency",
-                  (seen & ~want) ? "holds keywords of the other proof type"
-                                 : "incomplete (a keyword or the final \"end\" is missing)");
+        enlace_why(why, why_len, "%s proof: %s",
+                   p->kind == PROOF_INCLUSION ? "inclusion" : "consistency",
+                   (seen & ~want) ? "holds keywords of the other proof type"
+                                  : "incomplete (a keyword or the final \"end\" is missing)");
         goto done;
     }
     if (p->kind == PROOF_INCLUSION) {
@@ -289,7 +275,7 @@ enlace_err_t proof_parse(const char *text, size_t len, proof_t *p, char *why, si
         notes[1].buf = notes[2].buf = NULL;
     }
     if (p->note == NULL || (p->kind == PROOF_CONSISTENCY && p->old_note == NULL)) {
-        proof_say(why, why_len, "a checkpoint block is empty");
+        enlace_why(why, why_len, "a checkpoint block is empty");
         goto done;
     }
     rc = ENLACE_OK;

@@ -23,20 +23,6 @@ struct sigfast_key {
     EVP_MD_CTX *mdctx;  /* reused digest context */
 };
 
-static void sf_say(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void sf_say(char *why, size_t why_len, const char *fmt, ...)
-{
-    if (why == NULL || why_len == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-}
-
 sigfast_key_t *sigfast_key_new(const uint8_t *der, size_t len)
 {
     sigfast_key_t *k = calloc(1, sizeof(*k));
@@ -109,7 +95,7 @@ enlace_err_t sigfast_verify(sigfast_key_t *k, const Enlace__Envelope *env, Enlac
         return envelope_verify(env, k->cert, hdr_out, why, why_len);
     }
     if (env == NULL) {
-        sf_say(why, why_len, "no envelope or signer certificate");
+        enlace_why(why, why_len, "no envelope or signer certificate");
         return ENLACE_ERR_INVALID;
     }
     Enlace__Header *hdr = NULL;
@@ -118,11 +104,11 @@ enlace_err_t sigfast_verify(sigfast_key_t *k, const Enlace__Envelope *env, Enlac
     enlace_err_t rc =
         codec_decode_header(env->header.data, env->header.len, &hdr, reason, sizeof(reason));
     if (rc != ENLACE_OK) {
-        sf_say(why, why_len, "header: %s", reason[0] ? reason : enlace_err_str(rc));
+        enlace_why(why, why_len, "header: %s", reason[0] ? reason : enlace_err_str(rc));
         return rc == ENLACE_ERR_NOMEM ? ENLACE_ERR_NOMEM : ENLACE_ERR_MALFORMED;
     }
     if (hdr->signer_cert_sha256.len != 32 || !ct_equal(hdr->signer_cert_sha256.data, k->fp, 32)) {
-        sf_say(why, why_len, "signer certificate does not match header signer_cert_sha256");
+        enlace_why(why, why_len, "signer certificate does not match header signer_cert_sha256");
         rc = ENLACE_ERR_BAD_CERT;
         goto cleanup;
     }
@@ -130,18 +116,18 @@ enlace_err_t sigfast_verify(sigfast_key_t *k, const Enlace__Envelope *env, Enlac
     /* 1 is the only success (0: wrong signature, < 0: malformed or internal error). */
     if (dlen == 0 || env->signature.len == 0 ||
         EVP_PKEY_verify(k->vctx, env->signature.data, env->signature.len, digest, dlen) != 1) {
-        sf_say(why, why_len, "signature does not verify (%s key of the signer)",
-               crypto_key_scheme(X509_get0_pubkey(k->cert)));
+        enlace_why(why, why_len, "signature does not verify (%s key of the signer)",
+                   crypto_key_scheme(X509_get0_pubkey(k->cert)));
         rc = ENLACE_ERR_BAD_SIGNATURE;
         goto cleanup;
     }
     sha256(env->payload.data, env->payload.len, digest);
     if (hdr->payload_sha256.len != 32 || !ct_equal(hdr->payload_sha256.data, digest, 32)) {
-        sf_say(why, why_len, "payload does not match header payload_sha256");
+        enlace_why(why, why_len, "payload does not match header payload_sha256");
         rc = ENLACE_ERR_HASH_MISMATCH;
         goto cleanup;
     }
-    sf_say(why, why_len, "ok");
+    enlace_why(why, why_len, "ok");
     rc = ENLACE_OK;
     if (hdr_out != NULL) {
         *hdr_out = hdr;

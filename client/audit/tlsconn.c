@@ -35,20 +35,6 @@ struct tlsconn {
     char alert[96];       /* last fatal alert received ("" if none) */
 };
 
-static void say(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(char *why, size_t why_len, const char *fmt, ...)
-{
-    if (why == NULL || why_len == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-}
-
 /* Remember alerts the broker sends: in TLS 1.3 a refused client certificate shows only
  * as an alert after our handshake has completed. */
 static void info_cb(const SSL *ssl, int where, int ret)
@@ -70,13 +56,13 @@ static int tcp_connect(const char *host, uint16_t port, int timeout_ms, enlace_e
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC}, *res = NULL;
     int gai = getaddrinfo(host, service, &hints, &res);
     if (gai != 0) {
-        say(why, why_len, "cannot resolve %s: %s", host, gai_strerror(gai));
+        enlace_why(why, why_len, "cannot resolve %s: %s", host, gai_strerror(gai));
         *err = ENLACE_ERR_IO;
         return -1;
     }
     int fd = -1;
     *err = ENLACE_ERR_IO;
-    say(why, why_len, "cannot connect to %s port %u", host, (unsigned)port);
+    enlace_why(why, why_len, "cannot connect to %s port %u", host, (unsigned)port);
     for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) {
@@ -91,20 +77,21 @@ static int tcp_connect(const char *host, uint16_t port, int timeout_ms, enlace_e
             int soerr = 0;
             socklen_t len = sizeof(soerr);
             if (pr == 0) {
-                say(why, why_len, "connecting to %s port %u timed out", host, (unsigned)port);
+                enlace_why(why, why_len, "connecting to %s port %u timed out", host,
+                           (unsigned)port);
                 *err = ENLACE_ERR_TIMEOUT;
                 rc = -1;
             } else if (pr < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 ||
                        soerr != 0) {
-                say(why, why_len, "cannot connect to %s port %u: %s", host, (unsigned)port,
-                    strerror(soerr ? soerr : errno));
+                enlace_why(why, why_len, "cannot connect to %s port %u: %s", host, (unsigned)port,
+                           strerror(soerr ? soerr : errno));
                 rc = -1;
             } else {
                 rc = 0;
             }
         } else if (rc != 0) {
-            say(why, why_len, "cannot connect to %s port %u: %s", host, (unsigned)port,
-                strerror(errno));
+            enlace_why(why, why_len, "cannot connect to %s port %u: %s", host, (unsigned)port,
+                       strerror(errno));
         }
         if (rc != 0) {
             close(fd);
@@ -132,36 +119,36 @@ static SSL_CTX *make_ctx(const tlsconn_opts_t *o, char *why, size_t why_len)
     char reason[256] = "";
     static const unsigned char alpn[] = "\x08" TLSCONN_ALPN;
     if (ctx == NULL || SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1) {
-        say(why, why_len, "cannot create a TLS 1.3 context");
+        enlace_why(why, why_len, "cannot create a TLS 1.3 context");
         goto fail;
     }
     if ((store = cert_trust_load(o->ca, o->crl, reason, sizeof(reason))) == NULL) {
-        say(why, why_len, "CA bundle: %s", reason);
+        enlace_why(why, why_len, "CA bundle: %s", reason);
         goto fail;
     }
     SSL_CTX_set_cert_store(ctx, store); /* takes ownership */
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     if ((chain = cert_load_chain_pem(o->cert)) == NULL) {
-        say(why, why_len, "%s: no certificate", o->cert);
+        enlace_why(why, why_len, "%s: no certificate", o->cert);
         goto fail;
     }
     if ((key = crypto_load_private_key(o->key)) == NULL) {
-        say(why, why_len, "%s: no usable private key", o->key);
+        enlace_why(why, why_len, "%s: no usable private key", o->key);
         goto fail;
     }
     if (SSL_CTX_use_certificate(ctx, sk_X509_value(chain, 0)) != 1 ||
         SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
-        say(why, why_len, "%s does not match %s", o->key, o->cert);
+        enlace_why(why, why_len, "%s does not match %s", o->key, o->cert);
         goto fail;
     }
     for (int i = 1; i < sk_X509_num(chain); i++) {
         if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(chain, i)) != 1) {
-            say(why, why_len, "cannot use the intermediates of %s", o->cert);
+            enlace_why(why, why_len, "cannot use the intermediates of %s", o->cert);
             goto fail;
         }
     }
     if (SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1) != 0) {
-        say(why, why_len, "cannot set ALPN");
+        enlace_why(why, why_len, "cannot set ALPN");
         goto fail;
     }
     sk_X509_pop_free(chain, X509_free);
@@ -183,7 +170,7 @@ tlsconn_t *tlsconn_open(const tlsconn_opts_t *o, enlace_err_t *err, char *why, s
     if (c == NULL || (c->dec = codec_decoder_new(o->max_frame)) == NULL) {
         free(c);
         *err = ENLACE_ERR_NOMEM;
-        say(why, why_len, "out of memory");
+        enlace_why(why, why_len, "out of memory");
         return NULL;
     }
     c->fd = -1;
@@ -196,7 +183,7 @@ tlsconn_t *tlsconn_open(const tlsconn_opts_t *o, enlace_err_t *err, char *why, s
     }
     *err = ENLACE_ERR_PROTOCOL;
     if ((c->ssl = SSL_new(c->ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
-        say(why, why_len, "cannot create the TLS session");
+        enlace_why(why, why_len, "cannot create the TLS session");
         goto fail;
     }
     SSL_set_app_data(c->ssl, c);
@@ -208,23 +195,25 @@ tlsconn_t *tlsconn_open(const tlsconn_opts_t *o, enlace_err_t *err, char *why, s
     if (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), o->host) != 1
               : (SSL_set1_host(c->ssl, o->host) != 1 ||
                  SSL_set_tlsext_host_name(c->ssl, o->host) != 1)) {
-        say(why, why_len, "cannot set the expected broker name %s", o->host);
+        enlace_why(why, why_len, "cannot set the expected broker name %s", o->host);
         goto fail;
     }
     if (SSL_connect(c->ssl) != 1) {
         long vr = SSL_get_verify_result(c->ssl);
         if (vr != X509_V_OK) {
             *err = ENLACE_ERR_BAD_CERT;
-            say(why, why_len, "broker certificate refused: %s", X509_verify_cert_error_string(vr));
+            enlace_why(why, why_len, "broker certificate refused: %s",
+                       X509_verify_cert_error_string(vr));
         } else if (c->alert[0]) {
-            say(why, why_len, "TLS handshake failed: the broker sent alert \"%s\"", c->alert);
+            enlace_why(why, why_len, "TLS handshake failed: the broker sent alert \"%s\"",
+                       c->alert);
         } else {
             unsigned long e = ERR_peek_last_error();
-            say(why, why_len, "TLS handshake failed: %s",
-                e ? ERR_reason_error_string(e) : "connection closed");
+            enlace_why(why, why_len, "TLS handshake failed: %s",
+                       e ? ERR_reason_error_string(e) : "connection closed");
             if (e == 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
                 *err = ENLACE_ERR_TIMEOUT;
-                say(why, why_len, "TLS handshake timed out");
+                enlace_why(why, why_len, "TLS handshake timed out");
             }
         }
         goto fail;
@@ -233,7 +222,7 @@ tlsconn_t *tlsconn_open(const tlsconn_opts_t *o, enlace_err_t *err, char *why, s
     unsigned int sel_len = 0;
     SSL_get0_alpn_selected(c->ssl, &sel, &sel_len);
     if (sel_len != strlen(TLSCONN_ALPN) || memcmp(sel, TLSCONN_ALPN, sel_len) != 0) {
-        say(why, why_len, "the broker did not agree to ALPN %s", TLSCONN_ALPN);
+        enlace_why(why, why_len, "the broker did not agree to ALPN %s", TLSCONN_ALPN);
         goto fail;
     }
     *err = ENLACE_OK;
@@ -251,26 +240,27 @@ static enlace_err_t io_error(tlsconn_t *c, int ret, const char *what, char *why,
     int e = SSL_get_error(c->ssl, ret);
     unsigned long q = ERR_peek_last_error();
     if (e == SSL_ERROR_ZERO_RETURN) {
-        say(why, why_len, "the broker closed the connection%s%s", c->alert[0] ? ": " : "",
-            c->alert);
+        enlace_why(why, why_len, "the broker closed the connection%s%s", c->alert[0] ? ": " : "",
+                   c->alert);
         ERR_clear_error();
         return ENLACE_ERR_CLOSED;
     }
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ||
         (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))) {
-        say(why, why_len, "%s timed out", what);
+        enlace_why(why, why_len, "%s timed out", what);
         ERR_clear_error();
         return ENLACE_ERR_TIMEOUT;
     }
     if (c->alert[0]) {
-        say(why, why_len, "the broker sent alert \"%s\"", c->alert);
+        enlace_why(why, why_len, "the broker sent alert \"%s\"", c->alert);
     } else if (e == SSL_ERROR_SYSCALL && q == 0) {
-        say(why, why_len, "the broker closed the connection (%s)",
-            ret == 0 ? "EOF" : strerror(errno));
+        enlace_why(why, why_len, "the broker closed the connection (%s)",
+                   ret == 0 ? "EOF" : strerror(errno));
         ERR_clear_error();
         return ENLACE_ERR_CLOSED;
     } else {
-        say(why, why_len, "%s failed: %s", what, q ? ERR_reason_error_string(q) : "TLS error");
+        enlace_why(why, why_len, "%s failed: %s", what,
+                   q ? ERR_reason_error_string(q) : "TLS error");
     }
     ERR_clear_error();
     return ENLACE_ERR_PROTOCOL;
@@ -282,7 +272,7 @@ enlace_err_t tlsconn_send(tlsconn_t *c, const Enlace__Frame *f, char *why, size_
     size_t len = 0;
     enlace_err_t rc = codec_encode_frame(f, &buf, &len);
     if (rc != ENLACE_OK) {
-        say(why, why_len, "cannot encode the frame");
+        enlace_why(why, why_len, "cannot encode the frame");
         return rc;
     }
     size_t done = 0;
@@ -313,7 +303,7 @@ enlace_err_t tlsconn_recv(tlsconn_t *c, Enlace__Frame **out, char *why, size_t w
                 return ENLACE_OK;
             }
             if (rc != ENLACE_ERR_AGAIN) {
-                say(why, why_len, "bad frame from the broker: %s", reason);
+                enlace_why(why, why_len, "bad frame from the broker: %s", reason);
                 return rc;
             }
         }
