@@ -4,7 +4,8 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config git openssl
       libssl-dev libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
-      libinih-dev libcmocka-dev clang libclang-rt-14-dev clang-format jq)
+      libinih-dev libcmocka-dev clang libclang-rt-14-dev clang-format
+      jq python3 xxd)   # jq, python3, xxd: integration tests read JSON and bytes
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
