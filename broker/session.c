@@ -55,9 +55,10 @@ void io_to_sequencer(io_thread_impl_t *io, bus_msg_t *m)
 static void audit_denied(io_thread_impl_t *io, session_t *s, const char *op, Enlace__ErrorCode code,
                          const char *reason, const char *topic, const uint8_t *msgid)
 {
-    const uint8_t *cert = s->cert || s->tls_info.have_leaf ? s->cert_sha256 : NULL;
-    if (!s->cert && s->tls_info.have_leaf)
-        cert = s->tls_info.leaf_sha256;
+    /* the session's certificate, else the one the verify callback saw, else none */
+    const uint8_t *cert = s->cert                 ? s->cert_sha256
+                          : s->tls_info.have_leaf ? s->tls_info.leaf_sha256
+                                                  : NULL;
     io_to_sequencer(io, rec_denied(s->agency[0] ? s->agency : NULL, cert, op, code, reason, s->peer,
                                    topic, msgid));
     blog(BLOG_INFO, "denied", "agency", s->agency, "peer", s->peer, "op", op, "reason", reason,
@@ -200,23 +201,17 @@ void session_close(io_thread_impl_t *io, session_t *s, const char *reason)
     session_flush(io, s);
 }
 
+static void release_sub(io_thread_impl_t *io, session_t *s, subscription_t *sub);
+
 void session_free(io_thread_impl_t *io, session_t **sp)
 {
     session_t *s = *sp;
     if (!s)
         return;
     if (s->opened) {
-        for (int i = 0; i < SESSION_MAX_SUBS; i++) {
-            if (!s->subs[i].used)
-                continue;
-            bus_msg_t *m = bus_msg_new(BUS_RELEASE);
-            if (m) {
-                m->session_id = s->id;
-                snprintf(m->agency, sizeof m->agency, "%s", s->agency);
-                snprintf(m->name, sizeof m->name, "%s", s->subs[i].name);
-                io_to_sequencer(io, m);
-            }
-        }
+        for (int i = 0; i < SESSION_MAX_SUBS; i++)
+            if (s->subs[i].used)
+                release_sub(io, s, &s->subs[i]); /* the durable name is free again */
         io_to_sequencer(io, rec_session_closed(s->id, s->agency,
                                                s->close_reason[0] ? s->close_reason : "closed"));
         blog(BLOG_INFO, "session.closed", "agency", s->agency, "peer", s->peer, "reason",
@@ -224,7 +219,7 @@ void session_free(io_thread_impl_t *io, session_t **sp)
     }
     if (s->counted)
         agency_count_release(s->agency);
-    for (int i = 0; i < SESSION_MAX_SUBS; i++) {
+    for (int i = 0; i < SESSION_MAX_SUBS; i++) { /* subscriptions of a never-opened session */
         delivery_sub_removed(io, &s->subs[i]);
         free(s->subs[i].inflight);
     }
