@@ -13,6 +13,7 @@
 #include "checkpoint.h"
 #include "log_history.h"
 #include "log_internal.h"
+#include "wire.h"
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
@@ -200,13 +201,93 @@ static enlace_err_t ensure_parts(log_store_t *log)
     return ENLACE_OK;
 }
 
-enlace_err_t log_append(log_store_t *log, Enlace__Record *rec, uint64_t *seq, uint8_t leaf[32])
+/* Reserves room for a frame of a `len`-byte record with seq `s` in the pending batch
+ * (rolling to a new segment rather than passing segment_size) and indexes it. The caller
+ * writes the record at *dst + LOG_FRAME_HEADER, then calls place_finish. */
+typedef struct {
+    uint8_t *dst; /* frame start in the batch buffer */
+    size_t frame; /* frame bytes */
+    size_t seg;   /* segment number */
+    uint64_t off; /* offset in the segment */
+    bool roll;    /* the frame starts a new segment */
+} placement_t;
+
+static enlace_err_t place_frame(log_store_t *log, uint64_t s, size_t len, placement_t *pl)
+{
+    if (len == 0 || len > LOG_MAX_RECORD) {
+        return ENLACE_ERR_TOO_LARGE;
+    }
+    pl->frame = LOG_FRAME_HEADER + len;
+    pl->roll = log->p_end > 0 && log->p_end + pl->frame > log->segment_size;
+    pl->seg = pl->roll ? log->p_seg + 1 : log->p_seg;
+    pl->off = pl->roll ? 0 : log->p_end;
+    if (pl->seg >= LOG_MAX_SEGMENTS) {
+        return ENLACE_ERR_TOO_LARGE;
+    }
+    enlace_err_t rc;
+    if ((rc = ensure_buf(log, pl->frame)) != ENLACE_OK || (rc = ensure_parts(log)) != ENLACE_OK ||
+        (rc = log_index_set(log->index, s, LOG_POS(pl->seg, pl->off))) != ENLACE_OK) {
+        return rc;
+    }
+    pl->dst = log->buf + log->buf_len;
+    return ENLACE_OK;
+}
+
+/* Seals the frame written at pl->dst (CRC, leaf hash, tree) and adds it to the batch. */
+static enlace_err_t place_finish(log_store_t *log, const placement_t *pl, uint64_t s,
+                                 uint64_t time_ms, uint8_t leaf[32])
+{
+    size_t len = pl->frame - LOG_FRAME_HEADER;
+    log_frame_header(pl->dst, pl->dst + LOG_FRAME_HEADER, (uint32_t)len);
+    uint8_t h[32];
+    merkle_leaf_hash(pl->dst + LOG_FRAME_HEADER, len, h);
+    enlace_err_t rc = merkle_append(log->tree, h);
+    if (rc != ENLACE_OK) {
+        return rc;
+    }
+    /* Committed to the batch from here on: nothing below can fail. */
+    if (pl->roll || log->n_parts == 0) {
+        log->parts[log->n_parts++] = (log_part_t){.seg = pl->seg,
+                                                  .file_off = pl->off,
+                                                  .buf_off = log->buf_len,
+                                                  .len = 0,
+                                                  .new_seg = pl->roll,
+                                                  .first_seq = s};
+    }
+    log->parts[log->n_parts - 1].len += pl->frame;
+    log->buf_len += pl->frame;
+    log->p_seg = pl->seg;
+    log->p_end = pl->off + pl->frame;
+    log->n_pending++;
+    if (time_ms > log->last_time_ms) {
+        log->last_time_ms = time_ms;
+    }
+    if (leaf != NULL) {
+        memcpy(leaf, h, 32);
+    }
+    return ENLACE_OK;
+}
+
+/* The broker clock for the next record: never below the previous record's time. */
+static uint64_t next_time(const log_store_t *log)
+{
+    uint64_t now = wall_ms();
+    return now > log->last_time_ms ? now : log->last_time_ms;
+}
+
+static enlace_err_t writer_ready(const log_store_t *log)
 {
     if (!log->writable) {
         return ENLACE_ERR_INVALID;
     }
-    if (log->failed) {
-        return ENLACE_ERR_IO;
+    return log->failed ? ENLACE_ERR_IO : ENLACE_OK;
+}
+
+enlace_err_t log_append(log_store_t *log, Enlace__Record *rec, uint64_t *seq, uint8_t leaf[32])
+{
+    enlace_err_t rc = writer_ready(log);
+    if (rc != ENLACE_OK) {
+        return rc;
     }
     uint64_t s = log_size(log) + log->n_pending;
     if (rec->seq != 0 && rec->seq != s) {
@@ -215,66 +296,70 @@ enlace_err_t log_append(log_store_t *log, Enlace__Record *rec, uint64_t *seq, ui
     uint64_t old_seq = rec->seq, old_time = rec->time_ms;
     rec->seq = s;
     if (rec->time_ms == 0) {
-        uint64_t now = wall_ms();
-        rec->time_ms = now > log->last_time_ms ? now : log->last_time_ms;
+        rec->time_ms = next_time(log);
     }
-    enlace_err_t rc = ENLACE_ERR_TOO_LARGE;
     size_t len = protobuf_c_message_get_packed_size(&rec->base);
-    if (len == 0 || len > LOG_MAX_RECORD) {
+    placement_t pl;
+    if ((rc = place_frame(log, s, len, &pl)) != ENLACE_OK) {
         goto undo;
     }
-    size_t frame = LOG_FRAME_HEADER + len;
-    /* Where the frame goes: roll to a new segment rather than pass segment_size. */
-    bool roll = log->p_end > 0 && log->p_end + frame > log->segment_size;
-    size_t seg = roll ? log->p_seg + 1 : log->p_seg;
-    uint64_t off = roll ? 0 : log->p_end;
-    if (seg >= LOG_MAX_SEGMENTS) {
-        rc = ENLACE_ERR_TOO_LARGE;
-        goto undo;
-    }
-    if ((rc = ensure_buf(log, frame)) != ENLACE_OK || (rc = ensure_parts(log)) != ENLACE_OK ||
-        (rc = log_index_set(log->index, s, LOG_POS(seg, off))) != ENLACE_OK) {
-        goto undo;
-    }
-    uint8_t *dst = log->buf + log->buf_len;
-    if (protobuf_c_message_pack(&rec->base, dst + LOG_FRAME_HEADER) != len) {
+    if (protobuf_c_message_pack(&rec->base, pl.dst + LOG_FRAME_HEADER) != len) {
         rc = ENLACE_ERR_INVALID;
         goto undo;
     }
-    log_frame_header(dst, dst + LOG_FRAME_HEADER, (uint32_t)len);
-    uint8_t h[32];
-    merkle_leaf_hash(dst + LOG_FRAME_HEADER, len, h);
-    if ((rc = merkle_append(log->tree, h)) != ENLACE_OK) {
+    if ((rc = place_finish(log, &pl, s, rec->time_ms, leaf)) != ENLACE_OK) {
         goto undo;
-    }
-    /* Committed to the batch from here on: nothing below can fail. */
-    if (roll || log->n_parts == 0) {
-        log->parts[log->n_parts++] = (log_part_t){.seg = seg,
-                                                  .file_off = off,
-                                                  .buf_off = log->buf_len,
-                                                  .len = 0,
-                                                  .new_seg = roll,
-                                                  .first_seq = s};
-    }
-    log->parts[log->n_parts - 1].len += frame;
-    log->buf_len += frame;
-    log->p_seg = seg;
-    log->p_end = off + frame;
-    log->n_pending++;
-    if (rec->time_ms > log->last_time_ms) {
-        log->last_time_ms = rec->time_ms;
     }
     if (seq != NULL) {
         *seq = s;
-    }
-    if (leaf != NULL) {
-        memcpy(leaf, h, 32);
     }
     return ENLACE_OK;
 undo:
     rec->seq = old_seq;
     rec->time_ms = old_time;
     return rc;
+}
+
+enlace_err_t log_append_kind(log_store_t *log, const log_bytes_t *parts, size_t n_parts,
+                             uint64_t *seq, uint64_t *time_ms, uint8_t leaf[32])
+{
+    enlace_err_t rc = writer_ready(log);
+    if (rc != ENLACE_OK) {
+        return rc;
+    }
+    uint64_t s = log_size(log) + log->n_pending;
+    uint64_t t = next_time(log);
+    /* Record fields 1 (seq) and 2 (time_ms) first: protobuf-c's canonical order. */
+    uint8_t head[2 * (1 + WIRE_VARINT_MAX)];
+    size_t hl = wire_uint_field(head, 1, s);
+    hl += wire_uint_field(head + hl, 2, t);
+    size_t len = hl;
+    for (size_t i = 0; i < n_parts; i++) {
+        len += parts[i].len;
+    }
+    placement_t pl;
+    if ((rc = place_frame(log, s, len, &pl)) != ENLACE_OK) {
+        return rc;
+    }
+    uint8_t *w = pl.dst + LOG_FRAME_HEADER;
+    memcpy(w, head, hl);
+    w += hl;
+    for (size_t i = 0; i < n_parts; i++) {
+        if (parts[i].len) {
+            memcpy(w, parts[i].data, parts[i].len);
+            w += parts[i].len;
+        }
+    }
+    if ((rc = place_finish(log, &pl, s, t, leaf)) != ENLACE_OK) {
+        return rc;
+    }
+    if (seq != NULL) {
+        *seq = s;
+    }
+    if (time_ms != NULL) {
+        *time_ms = t;
+    }
+    return ENLACE_OK;
 }
 
 /* Create segment file number `seg` starting at first_seq and publish it in the table. */

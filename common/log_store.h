@@ -130,6 +130,23 @@ void log_close(log_store_t **log);
  * ENLACE_ERR_NOMEM. On error nothing is added. */
 enlace_err_t log_append(log_store_t *log, Enlace__Record *rec, uint64_t *seq, uint8_t leaf[32]);
 
+/* A piece of an already-encoded record (log_append_kind). */
+typedef struct {
+    const uint8_t *data;
+    size_t len;
+} log_bytes_t;
+
+/* Writer. log_append for a record given already encoded: `parts`, concatenated, are the
+ * packed fields of a Record that follow seq and time_ms (its kind field, e.g. field 12
+ * `published` with key and length), so the caller need not build and pack an
+ * Enlace__Record. The store writes seq (field 1) and time_ms (field 2, the broker clock)
+ * in front: the bytes are what protobuf-c packs for the same Record. Returns seq, time
+ * and leaf hash (each may be NULL); errors as log_append. The store does not decode the
+ * parts: the caller vouches that they are well formed (log_recover refuses a log holding
+ * a record that does not decode). */
+enlace_err_t log_append_kind(log_store_t *log, const log_bytes_t *parts, size_t n_parts,
+                             uint64_t *seq, uint64_t *time_ms, uint8_t leaf[32]);
+
 /* Writer. Write the pending batch (rolling segments as needed), fdatasync per the fsync
  * mode, then publish the new committed size. No pending records: only a BATCH sync that
  * is due. Returns ENLACE_OK; ENLACE_ERR_IO (write/sync failed: nothing of the batch is
