@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "publication.h"
 #include "snapshot.h"
 
 bus_msg_t *bus_msg_new(bus_type_t type)
@@ -32,6 +33,10 @@ void bus_msg_free(bus_msg_t **mp)
     if (m->fd >= 0)
         close(m->fd);
     snapshot_unref(&m->snapshot);
+    pub_unref(&m->pub);
+    for (size_t i = 0; i < m->n_pubs; i++)
+        pub_unref(&m->pubs[i]);
+    free(m->pubs);
     free(m);
     *mp = NULL;
 }

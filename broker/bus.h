@@ -21,6 +21,7 @@
 #include "enlace_err.h"
 
 struct snapshot;
+struct publication;
 
 #define BUS_SEQUENCER "inproc://sequencer"
 
@@ -39,8 +40,8 @@ typedef enum {
     BUS_SUBSCRIBED,  /* seq = first seq of the cursor */
     BUS_RECEIPT_OK,  /* seq, record, proof, tree_size, checkpoint */
     BUS_ERROR,       /* err_code, text for request correlation_id */
-    BUS_HEAD,        /* committed log size is now `seq` (was `from`); `record`, when set,
-                      holds one byte per new record: 1 = Published */
+    BUS_HEAD,        /* committed log size is now `seq` (was `from`); when pubs_known,
+                      `pubs` holds every Published record of [from, seq), in seq order */
     BUS_RELOAD,      /* new snapshot in `snapshot` (a reference moves with it) */
     BUS_SHUTDOWN,    /* say goodbye to every session and exit */
 } bus_type_t;
@@ -51,7 +52,8 @@ typedef struct bus_msg {
     int io;                    /* index of the io thread that asked (replies go there) */
     uint64_t session_id;       /* session that asked, 0 if none */
     uint64_t correlation_id;   /* the client's correlation id, echoed in replies */
-    uint8_t *record;           /* packed Record (BUS_APPEND/PUBLISH/DELIVERED/RECEIPT_OK), owned */
+    uint8_t *record;           /* BUS_APPEND/DELIVERED: the Record's encoded kind field
+                                  (log_append_kind); RECEIPT_OK: the packed Record; owned */
     size_t record_len;         /* bytes in record */
     char agency[72];           /* agency id of the session */
     char name[72];             /* durable subscription name */
@@ -71,6 +73,10 @@ typedef struct bus_msg {
     int fd;                    /* BUS_CONN socket, owned */
     char peer[64];             /* BUS_CONN "address:port" */
     struct snapshot *snapshot; /* BUS_RELOAD, one reference owned */
+    struct publication *pub;   /* BUS_PUBLISH: the message to log, one reference owned */
+    struct publication **pubs; /* BUS_HEAD: new publications, one reference each owned */
+    size_t n_pubs;             /* entries in pubs */
+    bool pubs_known;           /* BUS_HEAD: pubs lists every publication of the range */
 } bus_msg_t;
 
 /* Zeroed message of the given type; NULL when out of memory. */

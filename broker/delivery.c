@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "blog.h"
+#include "publication.h"
 #include "records.h"
 #include "session.h"
 #include "topic.h"
@@ -20,13 +21,10 @@
 
 #define RCACHE_SLOTS 4096
 
-/* One decoded record; a cache slot. */
+/* One record a cursor examined: a publication, or (pub NULL) a record of another kind. */
 typedef struct rentry {
-    uint64_t seq;        /* seq + 1 of the record held (0 = empty) */
-    Enlace__Record *rec; /* decoded record */
-    Enlace__Header *hdr; /* decoded header when rec is Published, else NULL */
-    uint8_t *cert;       /* signer certificate DER for Published records */
-    size_t cert_len;     /* bytes in cert */
+    uint64_t seq;       /* seq + 1 of the record held (0 = empty) */
+    publication_t *pub; /* one reference, NULL when the record is not a publication */
 } rentry_t;
 
 struct rcache {
@@ -40,10 +38,8 @@ struct rcache *rcache_new(void)
 
 static void rentry_clear(rentry_t *e)
 {
-    codec_free((ProtobufCMessage **)&e->hdr);
-    codec_free((ProtobufCMessage **)&e->rec);
-    free(e->cert);
-    memset(e, 0, sizeof *e);
+    pub_unref(&e->pub);
+    e->seq = 0;
 }
 
 void rcache_destroy(struct rcache **c)
@@ -56,114 +52,124 @@ void rcache_destroy(struct rcache **c)
     *c = NULL;
 }
 
-static rentry_t *rcache_get(io_thread_impl_t *io, uint64_t seq);
+/* Stores p (a reference moves in) as record seq. */
+static void rcache_put(io_thread_impl_t *io, uint64_t seq, publication_t *p)
+{
+    rentry_t *e = &io->cache->slot[seq % RCACHE_SLOTS];
+    rentry_clear(e);
+    e->seq = seq + 1;
+    e->pub = p;
+}
 
-/* Reads record cs (which carries a certificate inline) without the cache. */
-static void read_cert_direct(io_thread_impl_t *io, uint64_t cs, rentry_t *e)
+/* Decodes committed record seq from the log; *rec NULL when it cannot be read. */
+static void read_record(io_thread_impl_t *io, uint64_t seq, Enlace__Record **rec)
 {
     uint8_t *data = NULL;
     size_t len = 0;
-    Enlace__Record *r = NULL;
     char why[128];
-    if (log_read(io->shared.log, cs, &data, &len) == ENLACE_OK &&
-        codec_decode_record(data, len, &r, why, sizeof why) == ENLACE_OK &&
-        r->kind_case == ENLACE__RECORD__KIND_PUBLISHED && r->published->has_signer_cert &&
-        (e->cert = malloc(r->published->signer_cert.len)) != NULL) {
-        memcpy(e->cert, r->published->signer_cert.data, r->published->signer_cert.len);
-        e->cert_len = r->published->signer_cert.len;
-    }
-    codec_free((ProtobufCMessage **)&r);
+    *rec = NULL;
+    if (log_read(io->shared.log, seq, &data, &len) != ENLACE_OK)
+        return;
+    if (codec_decode_record(data, len, rec, why, sizeof why) != ENLACE_OK)
+        blog(BLOG_ERROR, "log.record_unreadable", "why", why, NULL);
     free(data);
 }
 
-/* The DER certificate of a Published record: inline, or in the record it refers to. */
-static void resolve_cert(io_thread_impl_t *io, rentry_t *e)
+static rentry_t *rcache_get(io_thread_impl_t *io, uint64_t seq);
+
+/* The signer certificate of a logged Published record: inline, or carried by the
+ * earlier record it refers to (read through the cache, or directly when that record
+ * would take the same slot). Sets *cert and *len to memory valid while *hold lives. */
+static void record_cert(io_thread_impl_t *io, const Enlace__Record *r, const uint8_t **cert,
+                        size_t *len, Enlace__Record **hold)
 {
-    const Enlace__Published *p = e->rec->published;
-    const ProtobufCBinaryData *src = NULL;
+    const Enlace__Published *p = r->published;
+    *cert = NULL;
+    *len = 0;
+    *hold = NULL;
     if (p->has_signer_cert) {
-        src = &p->signer_cert;
-    } else if (p->has_cert_record_seq && p->cert_record_seq < e->rec->seq) {
-        uint64_t cs = p->cert_record_seq;
-        if (cs % RCACHE_SLOTS == e->rec->seq % RCACHE_SLOTS) {
-            read_cert_direct(io, cs, e); /* same slot: do not evict ourselves */
-            return;
-        }
+        *cert = p->signer_cert.data;
+        *len = p->signer_cert.len;
+        return;
+    }
+    if (!p->has_cert_record_seq || p->cert_record_seq >= r->seq)
+        return;
+    uint64_t cs = p->cert_record_seq;
+    if (cs % RCACHE_SLOTS != r->seq % RCACHE_SLOTS) {
         rentry_t *c = rcache_get(io, cs);
-        if (c && c->cert) {
-            e->cert = malloc(c->cert_len);
-            if (e->cert) {
-                memcpy(e->cert, c->cert, c->cert_len);
-                e->cert_len = c->cert_len;
-            }
+        if (c && c->pub && c->pub->cert) {
+            *cert = c->pub->cert;
+            *len = c->pub->cert_len;
         }
         return;
     }
-    if (src && (e->cert = malloc(src->len)) != NULL) {
-        memcpy(e->cert, src->data, src->len);
-        e->cert_len = src->len;
+    read_record(io, cs, hold); /* same slot: do not evict what we are building */
+    if (*hold && (*hold)->kind_case == ENLACE__RECORD__KIND_PUBLISHED &&
+        (*hold)->published->has_signer_cert) {
+        *cert = (*hold)->published->signer_cert.data;
+        *len = (*hold)->published->signer_cert.len;
     }
 }
 
+/* Record seq as a cursor sees it: from the cache (filled by head announcements), else
+ * read back from the log. NULL when it cannot be read now. */
 static rentry_t *rcache_get(io_thread_impl_t *io, uint64_t seq)
 {
     rentry_t *e = &io->cache->slot[seq % RCACHE_SLOTS];
     if (e->seq == seq + 1)
         return e;
-    rentry_clear(e);
-    uint8_t *data = NULL;
-    size_t len = 0;
-    if (log_read(io->shared.log, seq, &data, &len) != ENLACE_OK)
+    Enlace__Record *r = NULL;
+    read_record(io, seq, &r);
+    if (!r)
         return NULL;
-    char why[128];
-    enlace_err_t rc = codec_decode_record(data, len, &e->rec, why, sizeof why);
-    free(data);
-    if (rc != ENLACE_OK) {
-        blog(BLOG_ERROR, "log.record_unreadable", "why", why, NULL);
-        return NULL;
+    publication_t *p = NULL;
+    if (r->kind_case == ENLACE__RECORD__KIND_PUBLISHED) {
+        const ProtobufCBinaryData *hb = &r->published->envelope->header;
+        Enlace__Header *h = NULL;
+        char why[128];
+        if (codec_decode_header(hb->data, hb->len, &h, why, sizeof why) == ENLACE_OK) {
+            const uint8_t *cert;
+            size_t cert_len;
+            Enlace__Record *hold;
+            record_cert(io, r, &cert, &cert_len, &hold);
+            p = pub_from_record(r, h, cert, cert_len);
+            codec_free((ProtobufCMessage **)&hold);
+            codec_free((ProtobufCMessage **)&h);
+            if (!p) { /* out of memory: retry later */
+                codec_free((ProtobufCMessage **)&r);
+                return NULL;
+            }
+        }
     }
-    e->seq = seq + 1;
-    if (e->rec->kind_case == ENLACE__RECORD__KIND_PUBLISHED) {
-        const ProtobufCBinaryData *hb = &e->rec->published->envelope->header;
-        if (codec_decode_header(hb->data, hb->len, &e->hdr, why, sizeof why) != ENLACE_OK)
-            e->hdr = NULL;
-        else
-            resolve_cert(io, e);
-    }
-    return e;
+    codec_free((ProtobufCMessage **)&r);
+    rcache_put(io, seq, p);
+    return &io->cache->slot[seq % RCACHE_SLOTS];
 }
 
 /* May this session's agency receive this message on this subscription? */
-static bool deliverable(const session_t *s, const subscription_t *sub, const Enlace__Header *h)
+static bool deliverable(const session_t *s, const subscription_t *sub, const publication_t *p)
 {
-    if (!topic_matches(sub->filter, h->topic))
+    if (!topic_matches(sub->filter, p->topic))
         return false;
-    if (!policy_may_read(s->snap->policy, s->agency, h->topic))
+    if (!policy_may_read(s->snap->policy, s->agency, p->topic))
         return false;
-    if (h->n_recipients == 0)
-        return h->tlp != ENLACE__TLP__TLP_RED && h->tlp != ENLACE__TLP__TLP_AMBER_STRICT;
-    for (size_t i = 0; i < h->n_recipients; i++)
-        if (strcmp(h->recipients[i], s->agency) == 0)
+    if (p->n_recipients == 0)
+        return p->tlp != ENLACE__TLP__TLP_RED && p->tlp != ENLACE__TLP__TLP_AMBER_STRICT;
+    for (size_t i = 0; i < p->n_recipients; i++)
+        if (strcmp(p->recipients[i], s->agency) == 0)
             return true;
     return false;
 }
 
-static void send_deliver(io_thread_impl_t *io, session_t *s, subscription_t *sub, rentry_t *e)
+/* Queues the Deliver, written straight from the publication's encoded bytes. */
+static void send_deliver(session_t *s, subscription_t *sub, const publication_t *p)
 {
-    Enlace__Deliver d = ENLACE__DELIVER__INIT;
-    d.subscription_id = sub->id;
-    d.seq = e->rec->seq;
-    d.envelope = e->rec->published->envelope;
-    d.logged_at_ms = e->rec->time_ms;
-    if (e->cert) {
-        d.has_signer_cert = true;
-        d.signer_cert = (ProtobufCBinaryData){e->cert_len, e->cert};
-    }
-    Enlace__Frame f = ENLACE__FRAME__INIT;
-    f.kind_case = ENLACE__FRAME__KIND_DELIVER;
-    f.deliver = &d;
-    session_send(io, s, &f);
-    sub->inflight[(sub->in_head + sub->in_count) % SUB_WINDOW] = d.seq;
+    size_t n = pub_deliver_size(p, sub->id);
+    uint8_t *dst = session_out_claim(s, n);
+    if (!dst)
+        return; /* out of memory: the record is not marked in flight, the cursor retries */
+    pub_deliver_write(p, sub->id, dst);
+    sub->inflight[(sub->in_head + sub->in_count) % SUB_WINDOW] = p->seq;
     sub->in_count++;
 }
 
@@ -173,13 +179,24 @@ static bool known_unpublished(const io_thread_impl_t *io, uint64_t seq)
     return seq >= io->kinds_from && seq < io->kinds_to && !io->kinds[seq % KIND_RING];
 }
 
-void delivery_note_kinds(io_thread_impl_t *io, uint64_t from, const uint8_t *kinds, size_t n)
+void delivery_note_head(io_thread_impl_t *io, bus_msg_t *m)
 {
+    if (!m->pubs_known)
+        return; /* nothing known of the range: cursors read it from the log */
+    uint64_t from = m->from, to = m->seq;
     if (from != io->kinds_to) /* a gap: start knowing afresh */
         io->kinds_from = from;
-    for (size_t i = 0; i < n; i++)
-        io->kinds[(from + i) % KIND_RING] = kinds[i];
-    io->kinds_to = from + n;
+    for (uint64_t q = to - from > KIND_RING ? to - KIND_RING : from; q < to; q++)
+        io->kinds[q % KIND_RING] = 0;
+    for (size_t i = 0; i < m->n_pubs; i++) {
+        publication_t *p = m->pubs[i];
+        if (p->seq < from || p->seq >= to)
+            continue; /* cannot happen: the sequencer lists exactly the range */
+        io->kinds[p->seq % KIND_RING] = 1;
+        rcache_put(io, p->seq, p);
+        m->pubs[i] = NULL; /* the reference moved into the cache */
+    }
+    io->kinds_to = to;
     if (io->kinds_to - io->kinds_from > KIND_RING)
         io->kinds_from = io->kinds_to - KIND_RING;
 }
@@ -200,8 +217,12 @@ void delivery_pump(io_thread_impl_t *io, session_t *s)
             rentry_t *e = rcache_get(io, sub->next);
             if (!e)
                 break; /* unreadable now: retry on the next head or tick */
-            if (e->hdr && deliverable(s, sub, e->hdr))
-                send_deliver(io, s, sub, e);
+            if (e->pub && deliverable(s, sub, e->pub)) {
+                size_t before = sub->in_count;
+                send_deliver(s, sub, e->pub);
+                if (sub->in_count == before)
+                    break; /* out of memory: retry on the next head or tick */
+            }
             sub->next++;
         }
     }
@@ -277,8 +298,8 @@ void delivery_head_advanced(io_thread_impl_t *io, uint64_t old_head, uint64_t ne
         rentry_t *e = rcache_get(io, seq);
         if (!e)
             return; /* unreadable now: no cursor skips anything */
-        if (e->hdr)
-            topic_index_match(io->subs, e->hdr->topic, mark_hit, NULL);
+        if (e->pub)
+            topic_index_match(io->subs, e->pub->topic, mark_hit, NULL);
     }
     /* Nothing new for these filters: the cursor moves without reading. */
     for (size_t i = 0; i < io->n_sessions; i++)

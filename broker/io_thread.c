@@ -143,11 +143,8 @@ static void on_head(io_thread_impl_t *t, uint64_t head)
     uint64_t old = t->head;
     t->head = head;
     delivery_head_advanced(t, old, head);
-    for (size_t i = 0; i < t->n_sessions; i++) {
-        session_t *s = t->sessions[i];
-        if (s->state == SESSION_READY)
-            session_service(t, s);
-    }
+    for (size_t i = 0; i < t->n_sessions; i++)
+        io_mark_service(t, t->sessions[i]);
 }
 
 static void on_reload(io_thread_impl_t *t, snapshot_t *snap)
@@ -184,8 +181,7 @@ static void drain_bus(io_thread_impl_t *t)
             m->fd = -1;
             break;
         case BUS_HEAD:
-            if (m->record && m->record_len == m->seq - m->from)
-                delivery_note_kinds(t, m->from, m->record, m->record_len);
+            delivery_note_head(t, m);
             on_head(t, m->seq);
             break;
         case BUS_RELOAD: on_reload(t, m->snapshot); break;
@@ -199,6 +195,36 @@ static void drain_bus(io_thread_impl_t *t)
         }
         bus_msg_free(&m);
     }
+    /* One pass for everything the drained messages queued or made deliverable
+     * (sessions are freed only by reap(), after this). */
+    for (size_t i = 0; i < t->n_dirty; i++) {
+        session_t *s = t->dirty[i];
+        s->needs_service = false;
+        if (s->state == SESSION_READY)
+            session_service(t, s);
+        else if (s->out_len > s->out_off && !s->lingering)
+            session_flush(t, s);
+    }
+    t->n_dirty = 0;
+}
+
+void io_mark_service(io_thread_impl_t *t, session_t *s)
+{
+    if (s->needs_service)
+        return;
+    if (t->n_dirty == t->cap_dirty) {
+        size_t ncap = t->cap_dirty ? t->cap_dirty * 2 : 64;
+        session_t **n = realloc(t->dirty, ncap * sizeof *n);
+        if (!n) { /* cannot defer: serve it now */
+            if (s->state == SESSION_READY)
+                session_service(t, s);
+            return;
+        }
+        t->dirty = n;
+        t->cap_dirty = ncap;
+    }
+    s->needs_service = true;
+    t->dirty[t->n_dirty++] = s;
 }
 
 static void *io_main(void *arg)
@@ -259,6 +285,7 @@ void io_thread_destroy(io_thread_t **xp)
     for (size_t i = 0; i < t->n_sessions; i++)
         session_free(t, &t->sessions[i]);
     free(t->sessions);
+    free(t->dirty);
     rcache_destroy(&t->cache);
     topic_index_destroy(&t->subs);
     free(t->kinds);

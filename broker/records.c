@@ -4,19 +4,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Packs r into a new message of type t. */
+/* Encodes r (seq and time_ms 0) as its kind field alone, the form log_append_kind takes,
+ * into a new message of type t. protobuf-c packs fields in number order, so the packed
+ * Record starts with seq and time_ms (fields 1 and 2, value 0: 08 00 10 00); the kind
+ * field is what follows. */
 static bus_msg_t *pack(bus_type_t t, Enlace__Record *r)
 {
+    static const uint8_t zero_head[4] = {0x08, 0x00, 0x10, 0x00};
     bus_msg_t *m = bus_msg_new(t);
     if (!m)
         return NULL;
-    m->record_len = enlace__record__get_packed_size(r);
-    m->record = malloc(m->record_len ? m->record_len : 1);
-    if (!m->record) {
+    r->seq = 0;
+    r->time_ms = 0;
+    size_t len = enlace__record__get_packed_size(r);
+    uint8_t *buf = malloc(len);
+    if (!buf || len <= sizeof zero_head || enlace__record__pack(r, buf) != len ||
+        memcmp(buf, zero_head, sizeof zero_head) != 0) {
+        free(buf);
         bus_msg_free(&m);
         return NULL;
     }
-    enlace__record__pack(r, m->record);
+    memmove(buf, buf + sizeof zero_head, len - sizeof zero_head);
+    m->record = buf;
+    m->record_len = len - sizeof zero_head;
     return m;
 }
 
@@ -84,20 +94,6 @@ bus_msg_t *rec_config_loaded(const char *what, const char *path, const uint8_t s
     r.kind_case = ENLACE__RECORD__KIND_CONFIG_LOADED;
     r.config_loaded = &c;
     return pack(BUS_APPEND, &r);
-}
-
-bus_msg_t *rec_published(uint64_t session_id, Enlace__Envelope *env, const uint8_t *cert_der,
-                         size_t cert_len)
-{
-    Enlace__Published p = ENLACE__PUBLISHED__INIT;
-    p.session_id = session_id;
-    p.envelope = env;
-    p.has_signer_cert = true;
-    p.signer_cert = (ProtobufCBinaryData){cert_len, (uint8_t *)cert_der};
-    Enlace__Record r = ENLACE__RECORD__INIT;
-    r.kind_case = ENLACE__RECORD__KIND_PUBLISHED;
-    r.published = &p;
-    return pack(BUS_PUBLISH, &r);
 }
 
 bus_msg_t *rec_delivered(const char *recipient, const char *name, const uint64_t *seqs, size_t n)

@@ -1,7 +1,9 @@
 /* records — builders for the audit records the broker writes.
  *
- * Each function packs one Record (seq and time left 0: the sequencer assigns
- * them) into a new bus message ready for bus_send() to the sequencer. They
+ * Each function encodes one Record as its kind field (seq and time are written
+ * by the log store at append: log_append_kind) into a new bus message ready for
+ * bus_send() to the sequencer. Published records are built from a publication_t
+ * instead (publication.h). They
  * cover DESIGN.md section 7: who (agency, certificate), what (operation),
  * when (broker time, set at append), to whom (Delivered) and why (Denied).
  * All return NULL when out of memory. Borrowed arguments are copied.
@@ -25,9 +27,6 @@ bus_msg_t *rec_denied(const char *agency, const uint8_t *cert, const char *opera
                       const char *topic, const uint8_t *message_id);
 bus_msg_t *rec_config_loaded(const char *what, const char *path, const uint8_t sha[32],
                              bool accepted, const char *detail);
-/* A BUS_PUBLISH request: the Published record carrying env and the signer's DER certificate. */
-bus_msg_t *rec_published(uint64_t session_id, Enlace__Envelope *env, const uint8_t *cert_der,
-                         size_t cert_len);
 /* A BUS_DELIVERED request: recipient acknowledged seqs[0..n) of subscription name. */
 bus_msg_t *rec_delivered(const char *recipient, const char *name, const uint64_t *seqs, size_t n);
 

@@ -15,8 +15,13 @@
 #include "crypto.h"
 #include "enlace.pb-c.h"
 #include "hmap.h"
+#include "publication.h"
 
 #define MAX_PROOF 64
+/* Records nobody waits for (session, denial and delivery records) are committed with the
+ * next batch that has a reply waiting, or at the latest this long after the first of
+ * them was appended: one fdatasync less per DeliverAck at low rates. */
+#define LAZY_COMMIT_MS 5
 
 struct sequencer {
     log_store_t *log;            /* the audit log; this thread is its only writer */
@@ -37,13 +42,13 @@ struct sequencer {
     size_t times_cap;            /* capacity of times */
     uint64_t checkpoint_size;    /* tree size of the latest signed checkpoint */
     uint64_t last_checkpoint_ms; /* when it was signed */
-    uint8_t *kinds;              /* 1 = Published, per record appended since the last head */
-    size_t n_kinds, cap_kinds;   /* entries and capacity of kinds */
-    uint64_t kinds_from;         /* seq of kinds[0] */
+    publication_t **pubs;        /* publications appended since the last head, in seq order */
+    size_t n_pubs, cap_pubs;     /* entries and capacity of pubs */
     bus_msg_t **waiting;         /* receipts waiting for a checkpoint that covers them */
     size_t n_waiting;            /* entries in waiting */
     bus_msg_t **replies;         /* answers held until the batch is durable */
     size_t n_replies, cap_replies;
+    uint64_t uncommitted_since; /* mono ms of the oldest uncommitted append, 0 = none */
 };
 
 static uint64_t mono_ms(void)
@@ -150,26 +155,16 @@ static enlace_err_t rebuild_indexes(sequencer_t *s, char *why, size_t why_len)
     return ENLACE_OK;
 }
 
-/* Appends rec (seq/time assigned by the log) and indexes it. */
-/* Remembers which records of the coming head announcement are publications,
- * so io threads can skip the others without reading them back. */
-static void note_kind(sequencer_t *s, uint64_t seq, bool published)
+/* Bookkeeping after any append: the next seq and the oldest uncommitted record. */
+static void appended(sequencer_t *s, uint64_t seq, uint64_t time_ms)
 {
-    if (s->n_kinds == 0)
-        s->kinds_from = seq;
-    if (seq != s->kinds_from + s->n_kinds)
-        return; /* not contiguous (cannot happen with one writer): send no hint */
-    if (s->n_kinds == s->cap_kinds) {
-        size_t ncap = s->cap_kinds ? s->cap_kinds * 2 : 4096;
-        uint8_t *n = realloc(s->kinds, ncap);
-        if (!n)
-            return;
-        s->kinds = n;
-        s->cap_kinds = ncap;
-    }
-    s->kinds[s->n_kinds++] = published;
+    note_time(s, seq, time_ms);
+    s->next_seq = seq + 1;
+    if (!s->uncommitted_since)
+        s->uncommitted_since = mono_ms();
 }
 
+/* Appends rec, built here (seq/time assigned by the log), and indexes it. */
 static enlace_err_t append(sequencer_t *s, Enlace__Record *rec, uint64_t *seq, uint8_t leaf[32])
 {
     uint64_t sq;
@@ -180,9 +175,8 @@ static enlace_err_t append(sequencer_t *s, Enlace__Record *rec, uint64_t *seq, u
     if (rc != ENLACE_OK)
         return rc;
     rec->seq = sq;
-    s->next_seq = sq + 1;
+    appended(s, sq, rec->time_ms);
     index_record(s, rec);
-    note_kind(s, sq, rec->kind_case == ENLACE__RECORD__KIND_PUBLISHED);
     if (seq)
         *seq = sq;
     if (leaf)
@@ -223,36 +217,54 @@ static void error_after_commit(sequencer_t *s, bus_msg_t *m, int code, const cha
     reply_after_commit(s, m, BUS_ERROR);
 }
 
-static Enlace__Record *unpack_own(const bus_msg_t *m)
-{
-    /* Bytes packed by our own io threads in this process, not network input. */
-    return enlace__record__unpack(NULL, m->record_len, m->record);
-}
-
+/* Session, denial and delivery records: encoded by the io thread, logged as they are. */
 static void handle_append(sequencer_t *s, bus_msg_t *m)
 {
-    Enlace__Record *r = unpack_own(m);
-    if (!r || append(s, r, NULL, NULL) != ENLACE_OK)
+    log_bytes_t kind = {m->record, m->record_len};
+    uint64_t seq, t;
+    if (!m->record || log_append_kind(s->log, &kind, 1, &seq, &t, NULL) != ENLACE_OK) {
         blog(BLOG_ERROR, "log.append_failed", "what", "audit record", NULL);
-    if (r)
-        enlace__record__free_unpacked(r, NULL);
-    if (m->type == BUS_DELIVERED) {
-        uint8_t key[32];
-        cursor_key(key, m->agency, m->name);
-        hmap_val_t *v = hmap_get(s->cursors, key);
-        if (v && m->seq + 1 > v->a)
-            v->a = m->seq + 1;
+    } else {
+        appended(s, seq, t);
+        if (m->type == BUS_DELIVERED) {
+            uint8_t key[32];
+            cursor_key(key, m->agency, m->name);
+            hmap_val_t *v = hmap_get(s->cursors, key);
+            if (!v)
+                hmap_put(s->cursors, key, (hmap_val_t){m->seq + 1, 0});
+            else if (m->seq + 1 > v->a)
+                v->a = m->seq + 1;
+        }
     }
     bus_msg_free(&m);
 }
 
+/* Room for one more entry in pubs. */
+static bool reserve_pub(sequencer_t *s)
+{
+    if (s->n_pubs < s->cap_pubs)
+        return true;
+    size_t ncap = s->cap_pubs ? s->cap_pubs * 2 : 256;
+    publication_t **n = realloc(s->pubs, ncap * sizeof *n);
+    if (!n)
+        return false;
+    s->pubs = n;
+    s->cap_pubs = ncap;
+    return true;
+}
+
 static void handle_publish(sequencer_t *s, bus_msg_t *m)
 {
+    publication_t *p = m->pub;
+    if (!p) {
+        error_after_commit(s, m, ENLACE__ERROR_CODE__ERROR_INTERNAL, "bad internal message");
+        return;
+    }
     uint8_t key[32];
-    hmap_key(key, m->message_id, 16, NULL, 0);
+    hmap_key(key, p->message_id, 16, NULL, 0);
     hmap_val_t *dup = hmap_get(s->by_message, key);
     if (dup) {
-        if (dup->b != sender_hash(m->agency)) {
+        if (dup->b != sender_hash(p->sender)) {
             error_after_commit(s, m, ENLACE__ERROR_CODE__ERROR_MALFORMED,
                                "message id already used by another sender");
             return;
@@ -263,30 +275,29 @@ static void handle_publish(sequencer_t *s, bus_msg_t *m)
         reply_after_commit(s, m, BUS_PUBLISH_ACK);
         return;
     }
-    Enlace__Record *r = unpack_own(m);
-    if (!r || r->kind_case != ENLACE__RECORD__KIND_PUBLISHED) {
-        if (r)
-            enlace__record__free_unpacked(r, NULL);
-        error_after_commit(s, m, ENLACE__ERROR_CODE__ERROR_INTERNAL, "bad internal record");
+    /* The log carries each signer certificate once; later records refer to it. */
+    hmap_val_t *c = hmap_get(s->by_cert, p->cert_sha256);
+    uint8_t scratch[PUB_RECORD_SCRATCH];
+    log_bytes_t parts[PUB_RECORD_PARTS];
+    size_t n = pub_record_parts(p, c == NULL, c ? c->a : 0, scratch, parts);
+    if (!reserve_pub(s)) { /* before the append: nothing to undo after it */
+        error_after_commit(s, m, ENLACE__ERROR_CODE__ERROR_INTERNAL, "out of memory");
         return;
     }
-    Enlace__Published *p = r->published;
-    if (p->has_signer_cert) {
-        uint8_t d[32];
-        EVP_Digest(p->signer_cert.data, p->signer_cert.len, d, NULL, EVP_sha256(), NULL);
-        hmap_val_t *c = hmap_get(s->by_cert, d);
-        if (c) { /* the log already carries this certificate: refer to it */
-            p->has_signer_cert = false;
-            p->has_cert_record_seq = true;
-            p->cert_record_seq = c->a;
-        }
-    }
-    enlace_err_t rc = append(s, r, &m->seq, m->leaf);
-    enlace__record__free_unpacked(r, NULL);
-    if (rc != ENLACE_OK) {
+    uint64_t seq, t;
+    if (log_append_kind(s->log, parts, n, &seq, &t, m->leaf) != ENLACE_OK) {
         error_after_commit(s, m, ENLACE__ERROR_CODE__ERROR_INTERNAL, "audit log append failed");
         return;
     }
+    appended(s, seq, t);
+    p->seq = seq;
+    p->time_ms = t;
+    hmap_put(s->by_message, key, (hmap_val_t){seq, sender_hash(p->sender)});
+    if (!c && p->cert)
+        hmap_put(s->by_cert, p->cert_sha256, (hmap_val_t){seq, 0});
+    s->pubs[s->n_pubs++] = p; /* announced with the head after the commit */
+    m->pub = NULL;
+    m->seq = seq;
     reply_after_commit(s, m, BUS_PUBLISH_ACK);
 }
 
@@ -477,24 +488,52 @@ static void commit_and_answer(sequencer_t *s)
     s->n_replies = 0;
     uint64_t after = log_size(s->log);
     if (after != before) {
-        /* kinds of [before, after) when the notes cover exactly that range */
-        bool hint = s->n_kinds && s->kinds_from <= before && s->kinds_from + s->n_kinds >= after;
-        size_t off = hint ? (size_t)(before - s->kinds_from) : 0;
+        /* Each io thread gets a reference to every new publication: live delivery
+         * then never reads the log back. */
         for (int i = 0; i < s->n_io; i++) {
             bus_msg_t *h = bus_msg_new(BUS_HEAD);
             if (!h)
                 continue;
             h->seq = after;
             h->from = before;
-            if (hint && (h->record = malloc((size_t)(after - before))) != NULL) {
-                memcpy(h->record, s->kinds + off, (size_t)(after - before));
-                h->record_len = (size_t)(after - before);
+            if (rc == ENLACE_OK &&
+                (s->n_pubs == 0 || (h->pubs = malloc(s->n_pubs * sizeof *h->pubs)) != NULL)) {
+                for (size_t k = 0; k < s->n_pubs; k++)
+                    h->pubs[k] = pub_ref(s->pubs[k]);
+                h->n_pubs = s->n_pubs;
+                h->pubs_known = true;
             }
             if (bus_send(s->to_io[i], &h) != ENLACE_OK)
                 bus_msg_free(&h);
         }
     }
-    s->n_kinds = 0;
+    for (size_t k = 0; k < s->n_pubs; k++)
+        pub_unref(&s->pubs[k]);
+    s->n_pubs = 0;
+    s->uncommitted_since = 0;
+}
+
+/* Commit now: someone waits for the batch, or lazy records have waited long enough. */
+static bool commit_due(const sequencer_t *s)
+{
+    return s->n_replies > 0 ||
+           (s->uncommitted_since && mono_ms() - s->uncommitted_since >= LAZY_COMMIT_MS);
+}
+
+/* Poll timeout of the writer loop: the next lazy commit, batch sync or checkpoint. */
+static long wait_ms(const sequencer_t *s)
+{
+    long t = 250;
+    long due = log_sync_due_ms(s->log);
+    if (due >= 0 && due < t)
+        t = due;
+    if (s->uncommitted_since) {
+        uint64_t age = mono_ms() - s->uncommitted_since;
+        long left = age >= LAZY_COMMIT_MS ? 0 : (long)(LAZY_COMMIT_MS - age);
+        if (left < t)
+            t = left;
+    }
+    return t;
 }
 
 static void *sequencer_main(void *arg)
@@ -502,17 +541,12 @@ static void *sequencer_main(void *arg)
     sequencer_t *s = arg;
     bool stop = false;
     while (!stop) {
-        /* In fsync = batch-ms mode the store syncs at most every N ms; wake for it. */
-        long due = log_sync_due_ms(s->log);
         zmq_pollitem_t item = {s->pull, 0, ZMQ_POLLIN, 0};
-        zmq_poll(&item, 1, due >= 0 && due < 250 ? due : 250);
-        size_t handled = 0;
+        zmq_poll(&item, 1, wait_ms(s));
         bus_msg_t *m = NULL;
-        while (bus_recv(s->pull, &m) == ENLACE_OK) {
+        while (bus_recv(s->pull, &m) == ENLACE_OK)
             handle(s, m, &stop);
-            handled++;
-        }
-        if (handled)
+        if (commit_due(s))
             commit_and_answer(s);
         else if (log_sync_due_ms(s->log) == 0 && log_sync(s->log) != ENLACE_OK)
             blog(BLOG_ERROR, "log.sync_failed", NULL);
@@ -669,7 +703,9 @@ void sequencer_destroy(sequencer_t **sp)
     hmap_destroy(&s->by_cert);
     hmap_destroy(&s->cursors);
     free(s->times);
-    free(s->kinds);
+    for (size_t k = 0; k < s->n_pubs; k++)
+        pub_unref(&s->pubs[k]);
+    free(s->pubs);
     free(s);
     *sp = NULL;
 }

@@ -18,6 +18,7 @@
 #include "cert.h"
 #include "crypto.h"
 #include "envelope.h"
+#include "publication.h"
 #include "records.h"
 #include "topic.h"
 
@@ -135,6 +136,15 @@ static enlace_err_t out_reserve(session_t *s, size_t more)
     s->out = n;
     s->out_cap = ncap;
     return ENLACE_OK;
+}
+
+uint8_t *session_out_claim(session_t *s, size_t n)
+{
+    if (out_reserve(s, n) != ENLACE_OK)
+        return NULL;
+    uint8_t *p = s->out + s->out_len;
+    s->out_len += n;
+    return p;
 }
 
 enlace_err_t session_send(io_thread_impl_t *io, session_t *s, const Enlace__Frame *f)
@@ -525,8 +535,9 @@ static void on_publish(io_thread_impl_t *io, session_t *s, Enlace__Publish *p)
         codec_free((ProtobufCMessage **)&h);
         return;
     }
-    bus_msg_t *m = rec_published(s->id, p->envelope, s->cert_der, s->cert_der_len);
-    if (m) {
+    bus_msg_t *m = bus_msg_new(BUS_PUBLISH);
+    if (m && (m->pub = pub_new(s->id, h, p->envelope, s->cert_der, s->cert_der_len,
+                               s->cert_sha256)) != NULL) {
         m->session_id = s->id;
         m->correlation_id = p->correlation_id;
         snprintf(m->agency, sizeof m->agency, "%s", s->agency);
@@ -534,6 +545,7 @@ static void on_publish(io_thread_impl_t *io, session_t *s, Enlace__Publish *p)
         s->pending++;
         io_to_sequencer(io, m);
     } else {
+        bus_msg_free(&m);
         session_send_error(io, s, ENLACE__ERROR_CODE__ERROR_INTERNAL, p->correlation_id,
                            "out of memory");
     }
@@ -948,7 +960,7 @@ void session_on_reply(io_thread_impl_t *io, session_t *s, bus_msg_t *m)
         break;
     default: break;
     }
-    session_service(io, s);
+    io_mark_service(io, s); /* flushed once after the io thread drains its bus */
 }
 
 void session_recheck(io_thread_impl_t *io, session_t *s, snapshot_t *snap)

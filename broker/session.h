@@ -73,6 +73,7 @@ typedef struct session {
     bool want_write;          /* EPOLLOUT registered */
     bool reading_paused;      /* EPOLLIN withdrawn (backpressure) */
     bool more_input;          /* stopped at the per-pass read cap: continue next pass */
+    bool needs_service;       /* replies or new records queued: service after the bus drain */
     uint32_t events;          /* epoll events currently registered */
     unsigned pending;         /* publishes sent to the sequencer, unanswered */
     uint64_t deadline_ms;     /* handshake deadline, then idle deadline */
@@ -95,6 +96,8 @@ typedef struct io_thread {
     uint64_t head;        /* committed log size last announced */
     session_t **sessions; /* sessions owned by this thread */
     size_t n_sessions, cap_sessions;
+    session_t **dirty; /* sessions to service after the bus drain (needs_service set) */
+    size_t n_dirty, cap_dirty;
     uint64_t next_session;    /* counter for session ids */
     struct rcache *cache;     /* recently read records, shared by this thread's cursors */
     struct topic_index *subs; /* filters of this thread's active subscriptions */
@@ -110,6 +113,9 @@ typedef struct io_thread {
 session_t *session_new(io_thread_impl_t *io, int fd, const char *peer);
 /* Handles readiness of the socket (readable and/or writable). */
 void session_on_io(io_thread_impl_t *io, session_t *s, bool readable, bool writable);
+/* Room for n more bytes of output, counted as queued: the caller writes them now.
+ * NULL when out of memory. */
+uint8_t *session_out_claim(session_t *s, size_t n);
 /* Queues a frame; ENLACE_ERR_NOMEM when it cannot. */
 enlace_err_t session_send(io_thread_impl_t *io, session_t *s, const Enlace__Frame *f);
 void session_send_error(io_thread_impl_t *io, session_t *s, Enlace__ErrorCode code,
@@ -118,7 +124,9 @@ void session_send_error(io_thread_impl_t *io, session_t *s, Enlace__ErrorCode co
 void session_close(io_thread_impl_t *io, session_t *s, const char *reason);
 /* Frees everything the session owns, writes SessionClosed, releases subscriptions. */
 void session_free(io_thread_impl_t *io, session_t **s);
-/* Reply from the sequencer for this session. */
+/* Reply from the sequencer for this session: queues the frame and marks the session for
+ * session_service, which the io thread runs once after draining its bus (one write for
+ * a whole batch of acknowledgements, not one per reply). */
 void session_on_reply(io_thread_impl_t *io, session_t *s, bus_msg_t *m);
 /* Closes the session (Goodbye + audit) when its certificate has expired since the handshake. */
 void session_check_expiry(io_thread_impl_t *io, session_t *s, time_t now);
@@ -129,6 +137,8 @@ void session_service(io_thread_impl_t *io, session_t *s);
 /* Writes pending output; updates epoll interest. */
 void session_flush(io_thread_impl_t *io, session_t *s);
 void session_update_events(io_thread_impl_t *io, session_t *s);
+/* Marks s to be serviced (flush, pump) once the current bus drain is done. */
+void io_mark_service(io_thread_impl_t *io, session_t *s);
 /* Sends a record to the sequencer (ownership of m moves). */
 void io_to_sequencer(io_thread_impl_t *io, bus_msg_t *m);
 uint64_t io_now_ms(void);
@@ -140,8 +150,9 @@ void delivery_pump(io_thread_impl_t *io, session_t *s);
  * up skip the new records no filter of theirs matches (found with the topic
  * index, once per record instead of once per subscription and record). */
 void delivery_head_advanced(io_thread_impl_t *io, uint64_t old_head, uint64_t new_head);
-/* Records the kinds the sequencer announced for [from, from + n). */
-void delivery_note_kinds(io_thread_impl_t *io, uint64_t from, const uint8_t *kinds, size_t n);
+/* Takes what a head announcement says of its range: which records are publications,
+ * and the publications themselves (their references move into this thread's cache). */
+void delivery_note_head(io_thread_impl_t *io, bus_msg_t *m);
 /* Starts / stops routing new records to an active subscription. */
 void delivery_sub_added(io_thread_impl_t *io, subscription_t *sub);
 void delivery_sub_removed(io_thread_impl_t *io, subscription_t *sub);
