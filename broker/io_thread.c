@@ -233,7 +233,10 @@ static void *io_main(void *arg)
     struct epoll_event evs[64];
     bool more = false; /* some session stopped at its read cap last pass */
     for (;;) {
-        int n = epoll_wait(t->epfd, evs, 64, more ? 0 : TICK_MS);
+        int timeout = more ? 0 : TICK_MS;
+        if (t->n_held && timeout > IO_HOLD_MS)
+            timeout = IO_HOLD_MS;
+        int n = epoll_wait(t->epfd, evs, 64, timeout);
         for (int i = 0; i < n; i++) {
             void *p = evs[i].data.ptr;
             if (p == &tag_bus)
@@ -256,9 +259,12 @@ static void *io_main(void *arg)
             more = more || s->more_input;
         }
         reap(t);
+        if (t->n_held && (t->stopping || io_now_ms() - t->held_since >= IO_HOLD_MS))
+            io_flush_held(t);
         if (t->stopping && t->n_sessions == 0)
             break;
     }
+    io_flush_held(t);
     return NULL;
 }
 
@@ -286,6 +292,8 @@ void io_thread_destroy(io_thread_t **xp)
         session_free(t, &t->sessions[i]);
     free(t->sessions);
     free(t->dirty);
+    for (size_t i = 0; i < t->n_held; i++)
+        bus_msg_free(&t->held[i]);
     rcache_destroy(&t->cache);
     topic_index_destroy(&t->subs);
     free(t->kinds);

@@ -28,6 +28,8 @@
 #define SESSION_MAX_PENDING 1024 /* publishes awaiting durability per session */
 #define SUB_WINDOW 1024          /* unacknowledged deliveries per subscription */
 #define KIND_RING 65536          /* recent records whose kind an io thread remembers */
+#define IO_HOLD_MAX 256          /* Delivered records an io thread holds back ... */
+#define IO_HOLD_MS 5             /* ... for at most this long (io_to_sequencer) */
 
 typedef enum { SESSION_HANDSHAKE, SESSION_HELLO, SESSION_READY, SESSION_CLOSING } session_state_t;
 
@@ -47,39 +49,40 @@ typedef struct subscription {
 } subscription_t;
 
 typedef struct session {
-    uint64_t id;              /* broker-unique session id */
-    int fd;                   /* TCP socket */
-    SSL *ssl;                 /* TLS state */
-    session_state_t state;    /* where in the life cycle */
-    char peer[64];            /* "address:port" */
-    tls_peer_info_t tls_info; /* what certificate verification saw */
-    snapshot_t *snap;         /* trust/policy in force for this session (a reference) */
-    char agency[72];          /* agency id from the certificate */
-    Enlace__Role role;        /* from the policy */
-    X509 *cert;               /* peer leaf certificate */
-    STACK_OF(X509) * chain;   /* peer chain as sent (for re-verification) */
-    uint8_t cert_sha256[32];  /* leaf fingerprint */
-    time_t cert_not_after;    /* leaf expiry: a live session ends when it passes */
-    uint8_t *cert_der;        /* leaf DER (for Published records) */
-    size_t cert_der_len;      /* bytes in cert_der */
-    bool opened;              /* a SessionOpened record was written */
-    bool counted;             /* holds a slot in agency_count */
-    bool lingering;           /* refused handshake: draining input so the alert arrives */
-    codec_decoder_t *dec;     /* bounded frame decoder */
-    uint8_t *out;             /* encoded frames waiting for SSL_write */
-    size_t out_len;           /* bytes in out */
-    size_t out_off;           /* bytes of out already written */
-    size_t out_cap;           /* allocated size of out */
-    bool want_write;          /* EPOLLOUT registered */
-    bool reading_paused;      /* EPOLLIN withdrawn (backpressure) */
-    bool more_input;          /* stopped at the per-pass read cap: continue next pass */
-    bool needs_service;       /* replies or new records queued: service after the bus drain */
-    uint32_t events;          /* epoll events currently registered */
-    unsigned pending;         /* publishes sent to the sequencer, unanswered */
-    uint64_t deadline_ms;     /* handshake deadline, then idle deadline */
-    double tokens;            /* publish rate token bucket */
-    uint64_t tokens_at_ms;    /* last refill */
-    uint32_t next_sub_id;     /* id for the next subscription */
+    uint64_t id;                  /* broker-unique session id */
+    int fd;                       /* TCP socket */
+    SSL *ssl;                     /* TLS state */
+    session_state_t state;        /* where in the life cycle */
+    char peer[64];                /* "address:port" */
+    tls_peer_info_t tls_info;     /* what certificate verification saw */
+    snapshot_t *snap;             /* trust/policy in force for this session (a reference) */
+    char agency[72];              /* agency id from the certificate */
+    Enlace__Role role;            /* from the policy */
+    X509 *cert;                   /* peer leaf certificate */
+    STACK_OF(X509) * chain;       /* peer chain as sent (for re-verification) */
+    uint8_t cert_sha256[32];      /* leaf fingerprint */
+    time_t cert_not_after;        /* leaf expiry: a live session ends when it passes */
+    uint8_t *cert_der;            /* leaf DER (for Published records) */
+    size_t cert_der_len;          /* bytes in cert_der */
+    struct sigfast_key *verifier; /* envelope checks against cert, made at the first publish */
+    bool opened;                  /* a SessionOpened record was written */
+    bool counted;                 /* holds a slot in agency_count */
+    bool lingering;               /* refused handshake: draining input so the alert arrives */
+    codec_decoder_t *dec;         /* bounded frame decoder */
+    uint8_t *out;                 /* encoded frames waiting for SSL_write */
+    size_t out_len;               /* bytes in out */
+    size_t out_off;               /* bytes of out already written */
+    size_t out_cap;               /* allocated size of out */
+    bool want_write;              /* EPOLLOUT registered */
+    bool reading_paused;          /* EPOLLIN withdrawn (backpressure) */
+    bool more_input;              /* stopped at the per-pass read cap: continue next pass */
+    bool needs_service;           /* replies or new records queued: service after the bus drain */
+    uint32_t events;              /* epoll events currently registered */
+    unsigned pending;             /* publishes sent to the sequencer, unanswered */
+    uint64_t deadline_ms;         /* handshake deadline, then idle deadline */
+    double tokens;                /* publish rate token bucket */
+    uint64_t tokens_at_ms;        /* last refill */
+    uint32_t next_sub_id;         /* id for the next subscription */
     subscription_t subs[SESSION_MAX_SUBS];
     char close_reason[320]; /* why the session is closing */
 } session_t;
@@ -104,8 +107,11 @@ typedef struct io_thread {
     uint8_t *kinds;           /* ring of KIND_RING: 1 = record is Published */
     uint64_t kinds_from;      /* kinds are known for seqs [kinds_from, kinds_to) */
     uint64_t kinds_to;
-    bool stopping;    /* shutdown in progress */
-    pthread_t thread; /* the thread */
+    bus_msg_t *held[IO_HOLD_MAX]; /* Delivered records not yet sent to the sequencer */
+    size_t n_held;                /* entries in held */
+    uint64_t held_since;          /* io_now_ms() when the oldest was held */
+    bool stopping;                /* shutdown in progress */
+    pthread_t thread;             /* the thread */
 } io_thread_impl_t;
 
 /* --- session.c --- */
@@ -139,8 +145,11 @@ void session_flush(io_thread_impl_t *io, session_t *s);
 void session_update_events(io_thread_impl_t *io, session_t *s);
 /* Marks s to be serviced (flush, pump) once the current bus drain is done. */
 void io_mark_service(io_thread_impl_t *io, session_t *s);
-/* Sends a record to the sequencer (ownership of m moves). */
+/* Sends a record or request to the sequencer (ownership of m moves); Delivered
+ * records may be held back briefly and go with the next message. */
 void io_to_sequencer(io_thread_impl_t *io, bus_msg_t *m);
+/* Sends the held Delivered records now. */
+void io_flush_held(io_thread_impl_t *io);
 uint64_t io_now_ms(void);
 
 /* --- delivery.c --- */

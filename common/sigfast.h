@@ -1,7 +1,8 @@
 /* sigfast — envelope_verify for a verifier that checks many envelopes per signer.
  *
- * `enlace-audit verify --ca` checks every published message of a log, often thousands
- * per certificate. envelope_verify (envelope.h) sets up a digest-verify context, fetches
+ * The broker checks every envelope a session publishes against that session's
+ * certificate; `enlace-audit verify --ca` checks every published message of a log, often
+ * thousands per certificate. envelope_verify (envelope.h) sets up a digest-verify context, fetches
  * the digest and hashes the signer's certificate on every call: about 6 microseconds,
  * 11 % of a P-256 verification on the development machine. A sigfast key does that work
  * once per (thread, certificate): the certificate's SHA-256, and for ECDSA keys a
@@ -19,8 +20,8 @@
  * (tests/unit/test_audit_sigfast.c holds both to the same answers). A sigfast key holds
  * OpenSSL objects and must be used by one thread only.
  */
-#ifndef ENLACE_AUDIT_SIGFAST_H
-#define ENLACE_AUDIT_SIGFAST_H
+#ifndef ENLACE_SIGFAST_H
+#define ENLACE_SIGFAST_H
 
 #include <stddef.h>
 #include <stdint.h>

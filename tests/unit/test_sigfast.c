@@ -1,11 +1,10 @@
-/* test_audit_sigfast — enlace-audit's fast envelope check gives envelope_verify's answers
- * (client/audit/sigfast.c).
+/* test_sigfast — the fast envelope check gives envelope_verify's answers (common/sigfast.c).
  *
- * sigfast_verify replaces envelope_verify in `enlace-audit verify --ca` for ECDSA
- * signers; it must agree with it on every envelope: a good one, and each way one can be
- * wrong (header, signature, payload, signer certificate, empty and truncated fields),
- * with the same code, in the same order of checks. Envelopes are sealed with the demo
- * PKI's agency keys (ENLACE_TEST_PKI, P-256).
+ * sigfast_verify replaces envelope_verify in the broker's publish path and in
+ * `enlace-audit verify --ca` for ECDSA signers; it must agree with it on every envelope: a good
+ * one, and each way one can be wrong (header, signature, payload, signer certificate, empty and
+ * truncated fields), with the same code, in the same order of checks. Envelopes are sealed with the
+ * demo PKI's agency keys (ENLACE_TEST_PKI, P-256).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../client/audit/sigfast.c"
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "cert.h"
+#include "codec.h"
+#include "crypto.h"
+#include "envelope.h"
+#include "sigfast.h"
 
 typedef struct {
     X509 *mx, *us; /* MX.FGR (signer), US.FBI (another agency) */
@@ -41,7 +47,7 @@ static int setup(void **state)
     snprintf(p, sizeof(p), "%s/agencies/US.FBI.crt", pki);
     fx->us = cert_load_pem(p);
     if (fx->mx == NULL || fx->mx_key == NULL || fx->us == NULL) {
-        fprintf(stderr, "test_audit_sigfast: no demo PKI at %s\n", pki);
+        fprintf(stderr, "test_sigfast: no demo PKI at %s\n", pki);
         return -1;
     }
     cert_to_der(fx->mx, &fx->mx_der, &fx->mx_len);
