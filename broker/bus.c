@@ -28,6 +28,7 @@ void bus_msg_free(bus_msg_t **mp)
         return;
     bus_msg_t *m = *mp;
     free(m->record);
+    free(m->cert);
     free(m->proof);
     free(m->checkpoint);
     if (m->fd >= 0)

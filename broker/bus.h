@@ -43,6 +43,7 @@ typedef enum {
     BUS_HEAD,        /* committed log size is now `seq` (was `from`); when pubs_known,
                       `pubs` holds every Published record of [from, seq), in seq order */
     BUS_RELOAD,      /* new snapshot in `snapshot` (a reference moves with it) */
+    BUS_CERT_SEEN,   /* `agency` connected with certificate `cert` (certdir.h) */
     BUS_SHUTDOWN,    /* say goodbye to every session and exit */
 } bus_type_t;
 
@@ -73,6 +74,8 @@ typedef struct bus_msg {
     int fd;                    /* BUS_CONN socket, owned */
     char peer[64];             /* BUS_CONN "address:port" */
     struct snapshot *snapshot; /* BUS_RELOAD, one reference owned */
+    uint8_t *cert;             /* BUS_APPEND of SessionOpened, BUS_CERT_SEEN: DER, owned */
+    size_t cert_len;           /* bytes in cert */
     struct publication *pub;   /* BUS_PUBLISH: the message to log, one reference owned */
     struct publication **pubs; /* BUS_HEAD: new publications, one reference each owned */
     size_t n_pubs;             /* entries in pubs */

@@ -13,6 +13,7 @@
 
 #include "blog.h"
 #include "bus.h"
+#include "certdir.h"
 #include "records.h"
 #include "session.h"
 #include "topic_index.h"
@@ -35,14 +36,15 @@ io_thread_t *io_thread_new(int index, const io_shared_t *shared, snapshot_t *sna
     t->cache = rcache_new();
     t->subs = topic_index_new();
     t->kinds = calloc(KIND_RING, 1);
+    t->certs = certdir_new();
     char ep[64];
     snprintf(ep, sizeof ep, "inproc://io-%d", index);
     t->pull = bus_pull(shared->zctx, ep);
     t->to_seq = bus_push(shared->zctx, BUS_SEQUENCER);
     t->head = log_size(shared->log);
     t->kinds_from = t->kinds_to = t->head; /* nothing known about older records */
-    if (t->epfd < 0 || t->timerfd < 0 || !t->cache || !t->subs || !t->kinds || !t->pull ||
-        !t->to_seq) {
+    if (t->epfd < 0 || t->timerfd < 0 || !t->cache || !t->subs || !t->kinds || !t->certs ||
+        !t->pull || !t->to_seq) {
         io_thread_t *x = (io_thread_t *)t;
         io_thread_destroy(&x);
         return NULL;
@@ -185,6 +187,7 @@ static void drain_bus(io_thread_impl_t *t)
             on_head(t, m->seq);
             break;
         case BUS_RELOAD: on_reload(t, m->snapshot); break;
+        case BUS_CERT_SEEN: certdir_put(t->certs, m->agency, m->cert, m->cert_len); break;
         case BUS_SHUTDOWN: on_shutdown(t); break;
         default: {
             session_t *s = find_session(t, m->session_id);
@@ -297,6 +300,7 @@ void io_thread_destroy(io_thread_t **xp)
     rcache_destroy(&t->cache);
     topic_index_destroy(&t->subs);
     free(t->kinds);
+    certdir_destroy(&t->certs);
     if (t->pull) {
         /* Messages that arrived after the loop ended (the sequencer's last head) own memory. */
         bus_msg_t *m = NULL;

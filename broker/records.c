@@ -1,6 +1,7 @@
 /* records — pack audit records into bus messages (see records.h). */
 #include "records.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,17 +32,27 @@ static bus_msg_t *pack(bus_type_t t, Enlace__Record *r)
 }
 
 bus_msg_t *rec_session_opened(uint64_t session_id, const char *agency, const uint8_t cert[32],
-                              const char *peer)
+                              const char *peer, const uint8_t *der, size_t der_len)
 {
     Enlace__SessionOpened so = ENLACE__SESSION_OPENED__INIT;
     so.session_id = session_id;
     so.agency_id = (char *)agency;
     so.cert_sha256 = (ProtobufCBinaryData){32, (uint8_t *)cert};
     so.peer_address = (char *)peer;
+    so.has_cert_der = der != NULL;
+    so.cert_der = (ProtobufCBinaryData){der_len, (uint8_t *)der};
     Enlace__Record r = ENLACE__RECORD__INIT;
     r.kind_case = ENLACE__RECORD__KIND_SESSION_OPENED;
     r.session_opened = &so;
-    return pack(BUS_APPEND, &r);
+    bus_msg_t *m = pack(BUS_APPEND, &r);
+    if (m && der) { /* for the sequencer's table of latest certificates */
+        snprintf(m->agency, sizeof m->agency, "%s", agency);
+        if ((m->cert = malloc(der_len)) != NULL) {
+            memcpy(m->cert, der, der_len);
+            m->cert_len = der_len;
+        }
+    }
+    return m;
 }
 
 bus_msg_t *rec_session_closed(uint64_t session_id, const char *agency, const char *reason)

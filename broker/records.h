@@ -18,8 +18,9 @@
 #include "bus.h"
 #include "enlace.pb-c.h"
 
+/* der (the client certificate, may be NULL) also travels in the message's `cert`. */
 bus_msg_t *rec_session_opened(uint64_t session_id, const char *agency, const uint8_t cert[32],
-                              const char *peer);
+                              const char *peer, const uint8_t *der, size_t der_len);
 bus_msg_t *rec_session_closed(uint64_t session_id, const char *agency, const char *reason);
 /* agency, cert, peer, topic, message_id may be NULL when unknown. */
 bus_msg_t *rec_denied(const char *agency, const uint8_t *cert, const char *operation,

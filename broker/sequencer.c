@@ -10,6 +10,7 @@
 
 #include "blog.h"
 #include "bus.h"
+#include "certdir.h"
 #include "checkpoint.h"
 #include "codec.h"
 #include "crypto.h"
@@ -38,6 +39,7 @@ struct sequencer {
     hmap_t *by_message;          /* message id -> {seq, sender hash} */
     hmap_t *by_cert;             /* cert sha256 -> {seq of record carrying it} */
     hmap_t *cursors;             /* (agency, name) -> {next seq, owning session id} */
+    certdir_t *certs;            /* latest certificate each agency connected with */
     uint64_t *times;             /* record time per seq (start from a time) */
     size_t times_cap;            /* capacity of times */
     uint64_t checkpoint_size;    /* tree size of the latest signed checkpoint */
@@ -101,6 +103,8 @@ static void index_record(sequencer_t *s, const Enlace__Record *r)
                                 sizeof why) == ENLACE_OK) {
             hmap_key(key, h->message_id.data, h->message_id.len, NULL, 0);
             hmap_put(s->by_message, key, (hmap_val_t){r->seq, sender_hash(h->sender)});
+            if (p->has_signer_cert) /* logs from before SessionOpened carried certificates */
+                certdir_put(s->certs, h->sender, p->signer_cert.data, p->signer_cert.len);
             codec_free((ProtobufCMessage **)&h);
         }
         if (p->has_signer_cert) {
@@ -108,6 +112,10 @@ static void index_record(sequencer_t *s, const Enlace__Record *r)
             EVP_Digest(p->signer_cert.data, p->signer_cert.len, d, NULL, EVP_sha256(), NULL);
             hmap_put(s->by_cert, d, (hmap_val_t){r->seq, 0});
         }
+    } else if (r->kind_case == ENLACE__RECORD__KIND_SESSION_OPENED) {
+        const Enlace__SessionOpened *o = r->session_opened;
+        if (o->has_cert_der)
+            certdir_put(s->certs, o->agency_id, o->cert_der.data, o->cert_der.len);
     } else if (r->kind_case == ENLACE__RECORD__KIND_SUBSCRIPTION_CHANGED) {
         const Enlace__SubscriptionChanged *c = r->subscription_changed;
         cursor_key(key, c->agency_id, c->name);
@@ -217,6 +225,23 @@ static void error_after_commit(sequencer_t *s, bus_msg_t *m, int code, const cha
     reply_after_commit(s, m, BUS_ERROR);
 }
 
+/* Tells every io thread that agency's latest certificate is der. */
+static void announce_cert(sequencer_t *s, const char *agency, const uint8_t *der, size_t len)
+{
+    for (int i = 0; i < s->n_io; i++) {
+        bus_msg_t *m = bus_msg_new(BUS_CERT_SEEN);
+        if (!m || !(m->cert = malloc(len))) {
+            bus_msg_free(&m);
+            continue;
+        }
+        memcpy(m->cert, der, len);
+        m->cert_len = len;
+        snprintf(m->agency, sizeof m->agency, "%s", agency);
+        if (bus_send(s->to_io[i], &m) != ENLACE_OK)
+            bus_msg_free(&m);
+    }
+}
+
 /* Session, denial and delivery records: encoded by the io thread, logged as they are. */
 static void handle_append(sequencer_t *s, bus_msg_t *m)
 {
@@ -226,6 +251,8 @@ static void handle_append(sequencer_t *s, bus_msg_t *m)
         blog(BLOG_ERROR, "log.append_failed", "what", "audit record", NULL);
     } else {
         appended(s, seq, t);
+        if (m->cert && certdir_put(s->certs, m->agency, m->cert, m->cert_len))
+            announce_cert(s, m->agency, m->cert, m->cert_len);
         if (m->type == BUS_DELIVERED) {
             uint8_t key[32];
             cursor_key(key, m->agency, m->name);
@@ -540,6 +567,12 @@ static void *sequencer_main(void *arg)
 {
     sequencer_t *s = arg;
     bool stop = false;
+    for (size_t i = 0; i < certdir_count(s->certs); i++) { /* what the log knows */
+        const uint8_t *der;
+        size_t len;
+        const char *agency = certdir_at(s->certs, i, &der, &len);
+        announce_cert(s, agency, der, len);
+    }
     while (!stop) {
         zmq_pollitem_t item = {s->pull, 0, ZMQ_POLLIN, 0};
         zmq_poll(&item, 1, wait_ms(s));
@@ -614,8 +647,9 @@ enlace_err_t sequencer_open(const broker_config_t *cfg, void *zctx, int n_io, se
     s->by_message = hmap_new();
     s->by_cert = hmap_new();
     s->cursors = hmap_new();
+    s->certs = certdir_new();
     s->to_io = calloc((size_t)n_io, sizeof *s->to_io);
-    if (!s->by_message || !s->by_cert || !s->cursors || !s->to_io)
+    if (!s->by_message || !s->by_cert || !s->cursors || !s->certs || !s->to_io)
         goto fail;
     s->key = crypto_load_private_key(cfg->checkpoint_key);
     size_t publen = sizeof s->pub;
@@ -702,6 +736,7 @@ void sequencer_destroy(sequencer_t **sp)
     hmap_destroy(&s->by_message);
     hmap_destroy(&s->by_cert);
     hmap_destroy(&s->cursors);
+    certdir_destroy(&s->certs);
     free(s->times);
     for (size_t k = 0; k < s->n_pubs; k++)
         pub_unref(&s->pubs[k]);

@@ -15,6 +15,7 @@
 
 #include "agency_count.h"
 #include "blog.h"
+#include "certdir.h"
 #include "cert.h"
 #include "crypto.h"
 #include "envelope.h"
@@ -446,7 +447,8 @@ static void on_hello(io_thread_impl_t *io, session_t *s, const Enlace__Hello *h)
     s->deadline_ms = io_now_ms() + io->shared.cfg->idle_timeout_ms;
     s->tokens = session_publish_rate(io, s); /* the bucket starts full */
     s->tokens_at_ms = io_now_ms();
-    io_to_sequencer(io, rec_session_opened(s->id, s->agency, s->cert_sha256, s->peer));
+    io_to_sequencer(io, rec_session_opened(s->id, s->agency, s->cert_sha256, s->peer, s->cert_der,
+                                           s->cert_der_len));
     blog(BLOG_INFO, "session.opened", "agency", s->agency, "peer", s->peer, NULL);
 }
 
@@ -660,18 +662,29 @@ static void on_unsubscribe(io_thread_impl_t *io, session_t *s, const Enlace__Uns
     release_sub(io, s, sub);
 }
 
-/* Loads a DER certificate for the directory from the policy's file. */
-static void directory_cert(const char *path, ProtobufCBinaryData *out, protobuf_c_boolean *has)
+/* An agency's certificate for the directory: the policy's file when it names one (the
+ * administrator's choice), else the latest `agency` (when not NULL) connected with
+ * (certdir.h). */
+static void directory_cert(io_thread_impl_t *io, const char *path, const char *agency,
+                           ProtobufCBinaryData *out, protobuf_c_boolean *has)
 {
-    X509 *c = path ? cert_load_pem(path) : NULL;
     uint8_t *der = NULL;
     size_t len = 0;
-    if (c && cert_to_der(c, &der, &len) == ENLACE_OK) {
+    if (path) {
+        X509 *c = cert_load_pem(path);
+        if (!c || cert_to_der(c, &der, &len) != ENLACE_OK)
+            der = NULL;
+        X509_free(c);
+    } else if (agency) {
+        const uint8_t *seen = certdir_get(io->certs, agency, &len);
+        if (seen && (der = malloc(len)) != NULL)
+            memcpy(der, seen, len);
+    }
+    if (der) {
         out->data = der;
         out->len = len;
         *has = true;
     }
-    X509_free(c);
 }
 
 static void on_directory(io_thread_impl_t *io, session_t *s, const Enlace__DirectoryRequest *d)
@@ -690,7 +703,10 @@ static void on_directory(io_thread_impl_t *io, session_t *s, const Enlace__Direc
         e->agency_id = (char *)id;
         e->role = policy_role(pol, id) == POLICY_ROLE_AUDITOR ? ENLACE__ROLE__ROLE_AUDITOR
                                                               : ENLACE__ROLE__ROLE_AGENCY;
-        directory_cert(policy_certificate_path(pol, id), &e->certificate, &e->has_certificate);
+        /* Auditors receive no messages: nobody encrypts to them, no latest seen. */
+        directory_cert(io, policy_certificate_path(pol, id),
+                       e->role == ENLACE__ROLE__ROLE_AGENCY ? id : NULL, &e->certificate,
+                       &e->has_certificate);
         ptrs[k++] = e;
     }
     Enlace__Directory dir = ENLACE__DIRECTORY__INIT;

@@ -104,6 +104,7 @@ typedef struct io_thread {
     uint64_t next_session;    /* counter for session ids */
     struct rcache *cache;     /* recently read records, shared by this thread's cursors */
     struct topic_index *subs; /* filters of this thread's active subscriptions */
+    struct certdir *certs;    /* latest certificate per agency (the sequencer's copy) */
     uint8_t *kinds;           /* ring of KIND_RING: 1 = record is Published */
     uint64_t kinds_from;      /* kinds are known for seqs [kinds_from, kinds_to) */
     uint64_t kinds_to;

@@ -32,11 +32,15 @@ checkpoint_key = $PKI/checkpoint.pub
 timeout = 10s
 CONF
 }
-for a in MX.FGR US.FBI CO.DIJIN BR.PF; do client_conf "$a"; done
-client_conf UNKNOWN "$PKI/bad/unknown.crt" "$PKI/bad/unknown.key"
-client_conf REVOKED "$PKI/bad/revoked.crt" "$PKI/bad/revoked.key"
-client_conf EXPIRED "$PKI/bad/expired.crt" "$PKI/bad/expired.key"
-client_conf FOREIGN "$PKI/bad/foreign.crt" "$PKI/bad/foreign.key"
+# all_confs: every configuration this test uses, for the broker's current port.
+all_confs() {
+  for a in MX.FGR US.FBI CO.DIJIN BR.PF GT.PNC; do client_conf "$a"; done
+  client_conf UNKNOWN "$PKI/bad/unknown.crt" "$PKI/bad/unknown.key"
+  client_conf REVOKED "$PKI/bad/revoked.crt" "$PKI/bad/revoked.key"
+  client_conf EXPIRED "$PKI/bad/expired.crt" "$PKI/bad/expired.key"
+  client_conf FOREIGN "$PKI/bad/foreign.crt" "$PKI/bad/foreign.key"
+}
+all_confs
 
 # run NAME ARGS...: run the CLI; exit code in RC, output in $T/NAME.out and .err.
 run() {
@@ -164,6 +168,35 @@ run dir3 --config "$T/MX.FGR.conf" directory
 expect_rc dir3 0
 grep -qE '^US\.FBI +agency +verified' "$T/dir3.out" || { cat "$T/dir3.out"; fail "directory table"; }
 pass "directory (table) exit 0"
+
+# An agency whose policy entry names no certificate file: the directory serves the
+# certificate it last connected with, and still does after a restart (from the log).
+gt_sha=$(openssl x509 -in "$PKI/agencies/GT.PNC.crt" -outform DER | sha256sum | cut -c1-64)
+restart_with_confs() {
+  stop_broker
+  start_broker
+  all_confs
+}
+gt_entry() { jq -c 'select(.agency=="GT.PNC") | [.certificate, .sha256]' "$T/$1.out"; }
+sed -i "\|^certificate = $PKI/agencies/GT.PNC.crt\$|d" "$T/policy.ini"
+! grep -q GT.PNC.crt "$T/policy.ini" || fail "test setup: GT.PNC certificate line still there"
+restart_with_confs
+run dir4 --config "$T/US.FBI.conf" directory --json
+expect_rc dir4 0
+[ "$(jq -r 'select(.agency=="GT.PNC") | .certificate' "$T/dir4.out")" = none ] ||
+  { cat "$T/dir4.out"; fail "directory: GT.PNC never connected yet has a certificate"; }
+run dir5 --config "$T/GT.PNC.conf" directory
+expect_rc dir5 0
+run dir6 --config "$T/US.FBI.conf" directory --json
+expect_rc dir6 0
+[ "$(gt_entry dir6)" = "[\"verified\",\"$gt_sha\"]" ] ||
+  { cat "$T/dir6.out"; fail "directory: GT.PNC's latest certificate is not served ($(gt_entry dir6))"; }
+restart_with_confs
+run dir7 --config "$T/MX.FGR.conf" directory --json
+expect_rc dir7 0
+[ "$(gt_entry dir7)" = "[\"verified\",\"$gt_sha\"]" ] ||
+  { cat "$T/dir7.out"; fail "directory after restart: GT.PNC's certificate lost ($(gt_entry dir7))"; }
+pass "directory without a certificate file: none, then the latest seen, kept across a restart"
 
 # ---- receipt ------------------------------------------------------------------------
 for who in MX.FGR US.FBI; do
