@@ -17,6 +17,7 @@
 #include "enlace.pb-c.h"
 #include "hmap.h"
 #include "publication.h"
+#include "records.h"
 
 #define MAX_PROOF 64
 /* Records nobody waits for (session, denial and delivery records) are committed with the
@@ -292,8 +293,13 @@ static void handle_publish(sequencer_t *s, bus_msg_t *m)
     hmap_val_t *dup = hmap_get(s->by_message, key);
     if (dup) {
         if (dup->b != sender_hash(p->sender)) {
-            error_after_commit(s, m, ENLACE__ERROR_CODE__ERROR_MALFORMED,
-                               "message id already used by another sender");
+            static const char why[] = "message id already used by another sender";
+            bus_msg_t *d =
+                rec_denied(p->sender, p->cert_sha256, "publish",
+                           ENLACE__ERROR_CODE__ERROR_MALFORMED, why, NULL, p->topic, p->message_id);
+            if (d)
+                handle_append(s, d); /* audited like every refusal */
+            error_after_commit(s, m, ENLACE__ERROR_CODE__ERROR_MALFORMED, why);
             return;
         }
         m->seq = dup->a;

@@ -359,8 +359,9 @@ typedef struct msg_spec {
     const char *text;   /* plaintext */
 } msg_spec_t;
 
-/* Seals an envelope from p per spec; encrypted to recipients + sender. */
-static Enlace__Envelope *make_envelope(peer_t *p, const msg_spec_t *m)
+/* Seals an envelope from p per spec, with message id `id` (16 bytes; NULL = a fresh
+ * random one); encrypted to recipients + sender. */
+static Enlace__Envelope *make_envelope_id(peer_t *p, const msg_spec_t *m, const uint8_t *id)
 {
     Enlace__Header h = ENLACE__HEADER__INIT;
     char *recips[32];
@@ -387,6 +388,8 @@ static Enlace__Envelope *make_envelope(peer_t *p, const msg_spec_t *m)
     h.has_handling = true;
     h.handling = ENLACE__HANDLING__HANDLING_H2;
     h.case_ref = "TRAF-2026-0042";
+    if (id)
+        h.message_id = (ProtobufCBinaryData){16, (uint8_t *)id};
     Enlace__Envelope *env = NULL;
     enlace_err_t rc = envelope_seal(&h, (const uint8_t *)m->text, strlen(m->text), certs, nc,
                                     p->cert, p->key, &env);
@@ -395,6 +398,11 @@ static Enlace__Envelope *make_envelope(peer_t *p, const msg_spec_t *m)
     if (rc != ENLACE_OK)
         printf("  (envelope_seal: %s)\n", enlace_err_str(rc));
     return env;
+}
+
+static Enlace__Envelope *make_envelope(peer_t *p, const msg_spec_t *m)
+{
+    return make_envelope_id(p, m, NULL);
 }
 
 static uint64_t g_corr = 1;
@@ -672,6 +680,25 @@ static int sc_refusals(int argc, char **argv)
           "the same message twice -> acked with the original seq %lld, duplicate=true",
           (long long)s1);
     envelope_free(&env);
+    /* the same message id from another agency: refused (and audited), nothing stored */
+    static const uint8_t shared_id[16] = {0xc0, 0x11, 0x1d, 0xe0, 1, 2,  3,  4,
+                                          5,    6,    7,    8,    9, 10, 11, 12};
+    peer_t *fbi = peer_connect("US.FBI", 0, err, sizeof err);
+    CHECK(fbi != NULL, "US.FBI connects (%s)", err);
+    if (fbi) {
+        msg_spec_t mine = {"alerts/x", ENLACE__TLP__TLP_AMBER, "US.FBI", NULL, "first"};
+        msg_spec_t theirs = {"alerts/x", ENLACE__TLP__TLP_AMBER, "MX.FGR", NULL, "second"};
+        env = make_envelope_id(p, &mine, shared_id);
+        int64_t first = publish_env(p, env, &code, NULL);
+        envelope_free(&env);
+        CHECK(first >= 0, "MX.FGR publishes message id c0111de0... (seq %lld)", (long long)first);
+        env = make_envelope_id(fbi, &theirs, shared_id);
+        CHECK(publish_env(fbi, env, &code, NULL) < 0 && code == ENLACE__ERROR_CODE__ERROR_MALFORMED,
+              "US.FBI reusing MX.FGR's message id -> MALFORMED (%s)", code_name(code));
+        envelope_free(&env);
+        CHECK(ping_ok(fbi), "US.FBI's session stays usable (its envelope itself was valid)");
+        peer_free(&fbi);
+    }
     CHECK(ping_ok(p), "session still usable after every refusal");
     peer_free(&p);
     return 0;
