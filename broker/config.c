@@ -440,7 +440,7 @@ static const directive_t DIRECTIVES[] = {
     {"limits", "session_buffer", DT_SIZE, "4M", false, 64 * KIB, GIB, NULL, NULL, NULL,
      FIELD(session_buffer), "outbound bytes buffered per session (at least max_frame)"},
     {"limits", "publish_rate", DT_UINT, "0", false, 0, 10000000, NULL, NULL, NULL,
-     FIELD(publish_rate), "publishes/s per session unless the policy says; 0 = unlimited"},
+     FIELD(publish_rate), "publishes/s per agency unless the policy says; 0 = unlimited"},
 };
 #define N_DIRECTIVES (sizeof DIRECTIVES / sizeof DIRECTIVES[0])
 

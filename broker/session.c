@@ -445,27 +445,9 @@ static void on_hello(io_thread_impl_t *io, session_t *s, const Enlace__Hello *h)
     s->state = SESSION_READY;
     s->opened = true;
     s->deadline_ms = io_now_ms() + io->shared.cfg->idle_timeout_ms;
-    s->tokens = session_publish_rate(io, s); /* the bucket starts full */
-    s->tokens_at_ms = io_now_ms();
     io_to_sequencer(io, rec_session_opened(s->id, s->agency, s->cert_sha256, s->peer, s->cert_der,
                                            s->cert_der_len));
     blog(BLOG_INFO, "session.opened", "agency", s->agency, "peer", s->peer, NULL);
-}
-
-/* Token bucket: `rate` publishes per second, burst of one second. */
-static bool rate_allows(session_t *s, unsigned rate)
-{
-    if (rate == 0)
-        return true;
-    uint64_t now = io_now_ms();
-    s->tokens += (double)(now - s->tokens_at_ms) * rate / 1000.0;
-    if (s->tokens > rate)
-        s->tokens = rate;
-    s->tokens_at_ms = now;
-    if (s->tokens < 1.0)
-        return false;
-    s->tokens -= 1.0;
-    return true;
 }
 
 static bool is_recipient(const Enlace__Header *h, const char *agency)
@@ -546,7 +528,7 @@ static Enlace__ErrorCode check_publish(io_thread_impl_t *io, session_t *s,
         return ENLACE__ERROR_CODE__ERROR_EXPIRED;
     }
     unsigned rate = session_publish_rate(io, s);
-    if (!rate_allows(s, rate)) {
+    if (!agency_rate_take(s->agency, rate, io_now_ms())) {
         snprintf(why, why_len, "publish rate limit of %u/s exceeded", rate);
         return ENLACE__ERROR_CODE__ERROR_RATE_LIMITED;
     }

@@ -80,8 +80,6 @@ typedef struct session {
     uint32_t events;              /* epoll events currently registered */
     unsigned pending;             /* publishes sent to the sequencer, unanswered */
     uint64_t deadline_ms;         /* handshake deadline, then idle deadline */
-    double tokens;                /* publish rate token bucket */
-    uint64_t tokens_at_ms;        /* last refill */
     uint32_t next_sub_id;         /* id for the next subscription */
     subscription_t subs[SESSION_MAX_SUBS];
     char close_reason[320]; /* why the session is closing */

@@ -32,7 +32,17 @@ sleep 1
 bt publish-expect MX.FGR alerts/after-good-reload ERROR_NOT_AUTHORIZED
 bt publish-expect MX.FGR cases/MX/x ok
 
-# 4. A stale CRL (past nextUpdate) is refused at reload: it would fail every handshake.
+# 4. A publish_rate added by a reload limits the agency, all its sessions together.
+sed -i '/^\[INTERPOL.NCB-MEX\]$/a publish_rate = 5' "$T/policy.ini"
+kill -HUP "$BROKER_PID"
+sleep 1
+bt rate INTERPOL.NCB-MEX 5
+"$AUDIT" show --log "$T/log" --kind denied --agency INTERPOL.NCB-MEX --json >"$T/rate.json"
+jq -e 'select(.code | test("RATE_LIMITED"))' "$T/rate.json" >/dev/null ||
+  { cat "$T/rate.json"; fail "the rate refusal is not in the audit log"; }
+pass "publish_rate: per agency across sessions, refusal audited"
+
+# 5. A stale CRL (past nextUpdate) is refused at reload: it would fail every handshake.
 bash "$PKI_SCRIPT" crl --out "$PKI" --stale --quiet
 kill -HUP "$BROKER_PID"
 sleep 1

@@ -1056,6 +1056,37 @@ static int sc_publish_expect(int argc, char **argv)
     return 0;
 }
 
+/* argv[0] WHO, argv[1] R: WHO's publish_rate is R/s. Two sessions share the bucket:
+ * R publishes from the first pass, one more from the second is RATE_LIMITED (the
+ * session stays usable), and after a second of refill a publish passes again. */
+static int sc_rate(int argc, char **argv)
+{
+    if (argc < 2)
+        return 2;
+    int r = atoi(argv[1]);
+    char err[512] = "";
+    peer_t *a = peer_connect(argv[0], 0, err, sizeof err);
+    peer_t *b = peer_connect(argv[0], 0, err, sizeof err);
+    CHECK(a && b, "two sessions of %s (%s)", argv[0], err);
+    if (!a || !b)
+        goto out;
+    msg_spec_t m = {"alerts/rate", ENLACE__TLP__TLP_GREEN, "US.FBI", NULL, "x"};
+    int code = 0, ok = 0;
+    for (int i = 0; i < r; i++)
+        ok += publish(a, &m, &code) >= 0;
+    CHECK(ok == r, "%d of %d publishes within the rate accepted", ok, r);
+    CHECK(publish(b, &m, &code) < 0 && code == ENLACE__ERROR_CODE__ERROR_RATE_LIMITED,
+          "one more from the agency's other session -> RATE_LIMITED (%s)", code_name(code));
+    CHECK(ping_ok(b), "that session stays usable");
+    usleep(1100000);
+    CHECK(publish(b, &m, &code) >= 0, "after a second of refill a publish passes (%s)",
+          code ? code_name(code) : "ok");
+out:
+    peer_free(&a);
+    peer_free(&b);
+    return 0;
+}
+
 /* argv[0] WHO, argv[1] N: N sessions are admitted, the next is refused TOO_MANY_SESSIONS. */
 static int sc_session_limit(int argc, char **argv)
 {
@@ -1105,6 +1136,7 @@ static const scenario_t scenarios[] = {
     {"wait-goodbye", sc_wait_goodbye, "WHO SECONDS [TEXT]: wait for the broker's Goodbye"},
     {"publish-expect", sc_publish_expect, "WHO TOPIC ok|ERROR_CODE"},
     {"session-limit", sc_session_limit, "WHO N: N sessions admitted, one more refused"},
+    {"rate", sc_rate, "WHO R: publish_rate R/s shared by the agency's sessions"},
 };
 
 int main(int argc, char **argv)
