@@ -19,7 +19,11 @@
 #include "topic.h"
 #include "topic_index.h"
 
-#define RCACHE_SLOTS 4096
+/* Records a cursor can lag behind the head and still find here: at least the deliveries
+ * publishers may have outstanding (4 x 1024 in the benchmark) plus the other records
+ * interleaved with them. Slots hold references to publications shared with the other
+ * io threads. */
+#define RCACHE_SLOTS 8192
 
 /* One record a cursor examined: a publication, or (pub NULL) a record of another kind. */
 typedef struct rentry {

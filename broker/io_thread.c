@@ -132,6 +132,7 @@ static void on_tick(io_thread_impl_t *t)
     }
     time_t wall = time(NULL);
     for (size_t i = 0; i < t->n_sessions; i++) { /* cursors blocked on a read retry here */
+        session_trim(t->sessions[i]);
         session_check_expiry(t, t->sessions[i], wall);
         if (t->sessions[i]->state == SESSION_READY)
             session_service(t, t->sessions[i]);

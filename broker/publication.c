@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "wire.h"
 
 /* Field numbers of proto/enlace.proto written by hand here. */
@@ -21,87 +22,71 @@ enum {
     F_DELIVER_CERT = 5,
 };
 
-static char *dup_str(const char *s)
+/* One allocation holds the structure and everything it points to (a publication is
+ * made per message: one malloc and one free instead of ten). */
+static publication_t *build(const Enlace__Header *h, const Enlace__Envelope *env,
+                            const uint8_t *cert, size_t cert_len)
 {
-    return s ? strdup(s) : NULL;
-}
-
-static void *dup_bytes(const void *d, size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (p && n)
-        memcpy(p, d, n);
-    return p;
-}
-
-/* Fills the routing fields from a decoded header; false when out of memory. */
-static bool take_header(publication_t *p, const Enlace__Header *h)
-{
+    size_t sender = strlen(h->sender) + 1, topic = strlen(h->topic) + 1, names = 0;
+    for (size_t i = 0; i < h->n_recipients; i++)
+        names += strlen(h->recipients[i]) + 1;
+    size_t env_len = enlace__envelope__get_packed_size(env);
+    size_t size = sizeof(publication_t) + h->n_recipients * sizeof(char *) + env_len +
+                  (cert ? cert_len : 0) + sender + topic + names;
+    publication_t *p = malloc(size);
+    if (!p)
+        return NULL;
+    memset(p, 0, sizeof *p);
+    uint8_t *w = (uint8_t *)(p + 1);
+    p->recipients = (char **)w; /* pointers first: aligned after the structure */
+    w += h->n_recipients * sizeof(char *);
+    p->envelope = w;
+    p->envelope_len = enlace__envelope__pack(env, w);
+    w += env_len;
+    if (cert) {
+        p->cert = memcpy(w, cert, cert_len);
+        p->cert_len = cert_len;
+        w += cert_len;
+    }
+    p->sender = memcpy(w, h->sender, sender);
+    w += sender;
+    p->topic = memcpy(w, h->topic, topic);
+    w += topic;
+    for (size_t i = 0; i < h->n_recipients; i++) {
+        size_t n = strlen(h->recipients[i]) + 1;
+        p->recipients[i] = memcpy(w, h->recipients[i], n);
+        w += n;
+    }
+    p->n_recipients = h->n_recipients;
     if (h->message_id.len == sizeof p->message_id)
         memcpy(p->message_id, h->message_id.data, sizeof p->message_id);
     p->tlp = h->tlp;
-    p->sender = dup_str(h->sender);
-    p->topic = dup_str(h->topic);
-    if (!p->sender || !p->topic)
-        return false;
-    if (h->n_recipients) {
-        p->recipients = calloc(h->n_recipients, sizeof *p->recipients);
-        if (!p->recipients)
-            return false;
-        for (size_t i = 0; i < h->n_recipients; i++)
-            if (!(p->recipients[p->n_recipients++] = dup_str(h->recipients[i])))
-                return false;
-    }
-    return true;
-}
-
-static bool take_envelope(publication_t *p, const Enlace__Envelope *env)
-{
-    p->envelope_len = enlace__envelope__get_packed_size(env);
-    p->envelope = malloc(p->envelope_len ? p->envelope_len : 1);
-    if (!p->envelope)
-        return false;
-    enlace__envelope__pack(env, p->envelope);
-    return true;
-}
-
-static bool take_cert(publication_t *p, const uint8_t *cert, size_t len)
-{
-    if (!cert)
-        return true;
-    if (!(p->cert = dup_bytes(cert, len)))
-        return false;
-    p->cert_len = len;
-    return true;
+    p->refs = 1;
+    return p;
 }
 
 publication_t *pub_new(uint64_t session_id, const Enlace__Header *h, const Enlace__Envelope *env,
                        const uint8_t *cert, size_t cert_len, const uint8_t cert_sha256[32])
 {
-    publication_t *p = calloc(1, sizeof *p);
-    if (!p)
-        return NULL;
-    p->refs = 1;
-    p->session_id = session_id;
-    memcpy(p->cert_sha256, cert_sha256, 32);
-    if (!take_header(p, h) || !take_envelope(p, env) || !take_cert(p, cert, cert_len))
-        pub_unref(&p);
+    publication_t *p = build(h, env, cert, cert_len);
+    if (p) {
+        p->session_id = session_id;
+        memcpy(p->cert_sha256, cert_sha256, 32);
+    }
     return p;
 }
 
 publication_t *pub_from_record(const Enlace__Record *r, const Enlace__Header *h,
                                const uint8_t *cert, size_t cert_len)
 {
-    publication_t *p = calloc(1, sizeof *p);
-    if (!p)
-        return NULL;
-    p->refs = 1;
-    p->seq = r->seq;
-    p->time_ms = r->time_ms;
-    p->session_id = r->published->session_id;
-    if (!take_header(p, h) || !take_envelope(p, r->published->envelope) ||
-        !take_cert(p, cert, cert_len))
-        pub_unref(&p);
+    publication_t *p = build(h, r->published->envelope, cert, cert_len);
+    if (p) {
+        p->seq = r->seq;
+        p->time_ms = r->time_ms;
+        p->session_id = r->published->session_id;
+        if (cert)
+            sha256(cert, cert_len, p->cert_sha256);
+    }
     return p;
 }
 
@@ -118,16 +103,8 @@ void pub_unref(publication_t **pp)
         return;
     publication_t *p = *pp;
     *pp = NULL;
-    if (__atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) != 0)
-        return;
-    for (size_t i = 0; i < p->n_recipients; i++)
-        free(p->recipients[i]);
-    free(p->recipients);
-    free(p->sender);
-    free(p->topic);
-    free(p->envelope);
-    free(p->cert);
-    free(p);
+    if (__atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        free(p);
 }
 
 size_t pub_record_parts(const publication_t *p, bool inline_cert, uint64_t cert_seq,

@@ -399,14 +399,8 @@ void session_flush(io_thread_impl_t *io, session_t *s)
         s->deadline_ms = 0;
         break;
     }
-    if (s->out_off == s->out_len) {
-        s->out_off = s->out_len = 0;
-        if (s->out_cap > 65536) { /* a burst is over: idle sessions keep no large buffer */
-            free(s->out);
-            s->out = NULL;
-            s->out_cap = 0;
-        }
-    }
+    if (s->out_off == s->out_len)
+        s->out_off = s->out_len = 0; /* a large buffer is kept until session_trim */
     if (s->state == SESSION_CLOSING && s->out_len == 0)
         s->deadline_ms = 0; /* flushed: io thread frees it */
     else
@@ -1022,6 +1016,15 @@ void session_recheck(io_thread_impl_t *io, session_t *s, snapshot_t *snap)
                                "subscription ended: the new policy no longer allows it");
             release_sub(io, s, &s->subs[i]);
         }
+    }
+}
+
+void session_trim(session_t *s)
+{
+    if (s->out_len == 0 && s->out_cap > 65536) { /* the burst is over */
+        free(s->out);
+        s->out = NULL;
+        s->out_cap = 0;
     }
 }
 

@@ -139,6 +139,9 @@ void session_check_expiry(io_thread_impl_t *io, session_t *s, time_t now);
 void session_recheck(io_thread_impl_t *io, session_t *s, snapshot_t *snap);
 /* Flushes output, resumes reading paused by backpressure, moves cursors, flushes. */
 void session_service(io_thread_impl_t *io, session_t *s);
+/* Frees a large, empty output buffer (called on the periodic tick: freeing it after
+ * every flush would churn the allocator while a subscriber is busy). */
+void session_trim(session_t *s);
 /* Writes pending output; updates epoll interest. */
 void session_flush(io_thread_impl_t *io, session_t *s);
 void session_update_events(io_thread_impl_t *io, session_t *s);
