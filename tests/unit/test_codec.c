@@ -20,6 +20,7 @@
 
 #include "codec.h"
 #include "validate.h"
+#include "wire.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -575,17 +576,6 @@ static void test_error_is_terminal(void **state)
 
 /* ---- budget ------------------------------------------------------------------- */
 
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 /* A Directory frame of `n` minimal entries {agency_id "A", role AGENCY}:
  * 7 bytes each on the wire, about 140 bytes each in memory. Returns the whole
  * frame (length prefix included), malloc'ed. */
@@ -597,7 +587,7 @@ static uint8_t *directory_bomb(size_t n, size_t *out_len)
     size_t o = 4;
     assert_non_null(p);
     p[o++] = 0x5a; /* field 11, length-delimited */
-    o += put_varint(p + o, dir_len);
+    o += wire_varint(p + o, dir_len);
     p[o++] = 0x08; /* correlation_id 1 */
     p[o++] = 0x01;
     for (size_t i = 0; i < n; i++, o += sizeof(entry))
@@ -637,11 +627,11 @@ static uint8_t *delivered_bomb(size_t n, size_t *out_len)
     size_t o = 0;
     assert_non_null(p);
     p[o++] = 0x08; /* seq */
-    o += put_varint(p + o, 1u << 20);
+    o += wire_varint(p + o, 1u << 20);
     p[o++] = 0x10; /* time_ms */
     p[o++] = 0x01;
     p[o++] = 0x6a; /* field 13 delivered */
-    o += put_varint(p + o, del_len);
+    o += wire_varint(p + o, del_len);
     memcpy(p + o,
            "\x0a\x01"
            "A"
