@@ -263,17 +263,35 @@ void delivery_ack(io_thread_impl_t *io, session_t *s, const Enlace__DeliverAck *
     delivery_pump(io, s);
 }
 
-void delivery_sub_added(io_thread_impl_t *io, subscription_t *sub)
+void delivery_sub_added(io_thread_impl_t *io, session_t *s, subscription_t *sub)
 {
     sub->caught_up = false;
+    sub->owner = s;
     if (topic_index_insert(io->subs, sub->filter, sub) != ENLACE_OK)
         blog(BLOG_ERROR, "delivery.index_failed", "filter", sub->filter, NULL);
+    if (io->n_active == io->cap_active) {
+        size_t ncap = io->cap_active ? io->cap_active * 2 : 64;
+        subscription_t **n = realloc(io->active, ncap * sizeof *n);
+        if (!n) { /* the cursor then moves only when its session is serviced for */
+            blog(BLOG_ERROR, "delivery.out_of_memory", NULL); /* other reasons */
+            return;
+        }
+        io->active = n;
+        io->cap_active = ncap;
+    }
+    io->active[io->n_active++] = sub;
 }
 
 void delivery_sub_removed(io_thread_impl_t *io, subscription_t *sub)
 {
-    if (sub->active)
-        topic_index_remove(io->subs, sub->filter, sub);
+    if (!sub->active)
+        return;
+    topic_index_remove(io->subs, sub->filter, sub);
+    for (size_t i = 0; i < io->n_active; i++)
+        if (io->active[i] == sub) {
+            io->active[i] = io->active[--io->n_active];
+            break;
+        }
 }
 
 static void mark_hit(void *value, void *arg)
@@ -285,14 +303,12 @@ static void mark_hit(void *value, void *arg)
 void delivery_head_advanced(io_thread_impl_t *io, uint64_t old_head, uint64_t new_head)
 {
     size_t caught = 0;
-    for (size_t i = 0; i < io->n_sessions; i++) {
-        session_t *s = io->sessions[i];
-        for (int k = 0; k < SESSION_MAX_SUBS; k++) {
-            subscription_t *sub = &s->subs[k];
-            sub->hit = false;
-            sub->caught_up = sub->active && s->state == SESSION_READY && sub->next == old_head;
-            caught += sub->caught_up;
-        }
+    for (size_t i = 0; i < io->n_active; i++) {
+        subscription_t *sub = io->active[i];
+        sub->hit = false;
+        sub->caught_up = sub->owner->state == SESSION_READY && sub->next == old_head;
+        caught += sub->caught_up;
+        io_mark_service(io, sub->owner); /* its cursors may move */
     }
     if (caught == 0)
         return;
@@ -306,10 +322,9 @@ void delivery_head_advanced(io_thread_impl_t *io, uint64_t old_head, uint64_t ne
             topic_index_match(io->subs, e->pub->topic, mark_hit, NULL);
     }
     /* Nothing new for these filters: the cursor moves without reading. */
-    for (size_t i = 0; i < io->n_sessions; i++)
-        for (int k = 0; k < SESSION_MAX_SUBS; k++) {
-            subscription_t *sub = &io->sessions[i]->subs[k];
-            if (sub->caught_up && !sub->hit)
-                sub->next = new_head;
-        }
+    for (size_t i = 0; i < io->n_active; i++) {
+        subscription_t *sub = io->active[i];
+        if (sub->caught_up && !sub->hit)
+            sub->next = new_head;
+    }
 }

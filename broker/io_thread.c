@@ -146,8 +146,6 @@ static void on_head(io_thread_impl_t *t, uint64_t head)
     uint64_t old = t->head;
     t->head = head;
     delivery_head_advanced(t, old, head);
-    for (size_t i = 0; i < t->n_sessions; i++)
-        io_mark_service(t, t->sessions[i]);
 }
 
 static void on_reload(io_thread_impl_t *t, snapshot_t *snap)
@@ -300,6 +298,7 @@ void io_thread_destroy(io_thread_t **xp)
         bus_msg_free(&t->held[i]);
     rcache_destroy(&t->cache);
     topic_index_destroy(&t->subs);
+    free(t->active);
     free(t->kinds);
     certdir_destroy(&t->certs);
     if (t->pull) {

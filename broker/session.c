@@ -924,7 +924,7 @@ void session_on_reply(io_thread_impl_t *io, session_t *s, bus_msg_t *m)
         }
         sub->active = true;
         sub->next = m->seq;
-        delivery_sub_added(io, sub);
+        delivery_sub_added(io, s, sub);
         Enlace__Subscribed sd = ENLACE__SUBSCRIBED__INIT;
         sd.correlation_id = m->correlation_id;
         sd.subscription_id = sub->id;

@@ -34,18 +34,19 @@
 typedef enum { SESSION_HANDSHAKE, SESSION_HELLO, SESSION_READY, SESSION_CLOSING } session_state_t;
 
 typedef struct subscription {
-    bool used;            /* slot in use */
-    bool active;          /* Subscribed was sent; cursor runs */
-    uint32_t id;          /* subscription id on the wire */
-    uint64_t correlation; /* of the Subscribe, until Subscribed */
-    char name[72];        /* durable name */
-    char filter[264];     /* topic filter */
-    uint64_t next;        /* next log seq to examine */
-    bool caught_up;       /* next was the head when the head last advanced */
-    bool hit;             /* a new record matched this filter (topic index) */
-    uint64_t *inflight;   /* seqs delivered, not yet acknowledged (ring of SUB_WINDOW) */
-    size_t in_head;       /* ring index of the oldest */
-    size_t in_count;      /* entries in the ring */
+    bool used;             /* slot in use */
+    bool active;           /* Subscribed was sent; cursor runs */
+    uint32_t id;           /* subscription id on the wire */
+    uint64_t correlation;  /* of the Subscribe, until Subscribed */
+    char name[72];         /* durable name */
+    char filter[264];      /* topic filter */
+    uint64_t next;         /* next log seq to examine */
+    bool caught_up;        /* next was the head when the head last advanced */
+    bool hit;              /* a new record matched this filter (topic index) */
+    uint64_t *inflight;    /* seqs delivered, not yet acknowledged (ring of SUB_WINDOW) */
+    size_t in_head;        /* ring index of the oldest */
+    size_t in_count;       /* entries in the ring */
+    struct session *owner; /* the session (set while active) */
 } subscription_t;
 
 typedef struct session {
@@ -102,9 +103,11 @@ typedef struct io_thread {
     uint64_t next_session;    /* counter for session ids */
     struct rcache *cache;     /* recently read records, shared by this thread's cursors */
     struct topic_index *subs; /* filters of this thread's active subscriptions */
-    struct certdir *certs;    /* latest certificate per agency (the sequencer's copy) */
-    uint8_t *kinds;           /* ring of KIND_RING: 1 = record is Published */
-    uint64_t kinds_from;      /* kinds are known for seqs [kinds_from, kinds_to) */
+    subscription_t **active;  /* this thread's active subscriptions */
+    size_t n_active, cap_active;
+    struct certdir *certs; /* latest certificate per agency (the sequencer's copy) */
+    uint8_t *kinds;        /* ring of KIND_RING: 1 = record is Published */
+    uint64_t kinds_from;   /* kinds are known for seqs [kinds_from, kinds_to) */
     uint64_t kinds_to;
     bus_msg_t *held[IO_HOLD_MAX]; /* Delivered records not yet sent to the sequencer */
     size_t n_held;                /* entries in held */
@@ -159,13 +162,15 @@ uint64_t io_now_ms(void);
 void delivery_pump(io_thread_impl_t *io, session_t *s);
 /* The committed head moved from old_head to new_head: cursors that were caught
  * up skip the new records no filter of theirs matches (found with the topic
- * index, once per record instead of once per subscription and record). */
+ * index, once per record instead of once per subscription and record), and the
+ * sessions with subscriptions are marked for service (io_mark_service). Costs
+ * nothing per session without subscriptions. */
 void delivery_head_advanced(io_thread_impl_t *io, uint64_t old_head, uint64_t new_head);
 /* Takes what a head announcement says of its range: which records are publications,
  * and the publications themselves (their references move into this thread's cache). */
 void delivery_note_head(io_thread_impl_t *io, bus_msg_t *m);
 /* Starts / stops routing new records to an active subscription. */
-void delivery_sub_added(io_thread_impl_t *io, subscription_t *sub);
+void delivery_sub_added(io_thread_impl_t *io, struct session *s, subscription_t *sub);
 void delivery_sub_removed(io_thread_impl_t *io, subscription_t *sub);
 /* Handles a DeliverAck: acknowledges inflight seqs <= seq, writes Delivered. */
 void delivery_ack(io_thread_impl_t *io, session_t *s, const Enlace__DeliverAck *ack);
