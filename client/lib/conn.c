@@ -616,7 +616,7 @@ static enlace_err_t restore_subscriptions(enlace_conn_t *conn)
         i++;
     }
     if (first != ENLACE_OK)
-        snprintf(conn->err, sizeof conn->err, "%s", first_why);
+        snprintf(conn->err, sizeof conn->err, "%.*s", (int)sizeof conn->err - 1, first_why);
     return first;
 }
 
