@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "log_index.h"
+#include "log_prep.h"
 #include "log_segment.h"
 #include "log_store.h"
 #include "merkle.h"
@@ -76,6 +77,12 @@ struct log_store {
     bool have_ckpt;        /* a checkpoint has been signed (now or before) */
     uint64_t ckpt_size;    /* its tree size */
     uint8_t ckpt_root[32]; /* its root */
+
+    /* prepared segments (log_prep.h) */
+    log_prep_t *prep; /* the preparing thread, NULL when off or read-only */
+    uint64_t w_end;   /* end of the data written to the last segment */
+    uint64_t w_size;  /* the last segment's file size (> w_end: a zero tail) */
+    bool opened;      /* log_open succeeded: log_close may cut the zero tail */
 
     /* recovery report */
     uint64_t recovered;        /* bytes cut from the torn tail */

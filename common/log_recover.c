@@ -36,6 +36,7 @@ enlace_err_t log_say(enlace_err_t rc, char *why, size_t why_len, const char *fmt
 typedef struct {
     uint64_t records;      /* good records, in order from seq 0 */
     uint64_t valid_end;    /* end offset of the last good frame in the last segment */
+    uint64_t zero_tail;    /* bytes of zero tail after valid_end (not torn) */
     bool torn;             /* the last segment ends in damage after its good frames */
     uint64_t tail_off;     /* where the damage starts */
     uint64_t tail_len;     /* bytes from there to the end of the file */
@@ -116,12 +117,40 @@ static enlace_err_t open_dir(log_store_t *log, char *why, size_t why_len)
     return ENLACE_OK;
 }
 
+/* Bytes of zeros at the end of the file open on fd, looking no further back than
+ * `from`: how much of a torn tail is zero tail (not searched for frames, and said in the
+ * recovery detail). */
+static uint64_t trailing_zeros(int fd, uint64_t from, uint64_t size)
+{
+    static const size_t block = 1u << 20;
+    uint8_t *buf = malloc(block);
+    uint64_t end = size;
+    while (buf != NULL && end > from) {
+        size_t n = end - from < block ? (size_t)(end - from) : block;
+        if (pread(fd, buf, n, (off_t)(end - n)) != (ssize_t)n) {
+            break;
+        }
+        size_t k = n;
+        while (k > 0 && buf[k - 1] == 0) {
+            k--;
+        }
+        end -= n - k;
+        if (k > 0) {
+            break;
+        }
+    }
+    free(buf);
+    return size - end;
+}
+
 /* After damage at `from` in the last segment: does a good frame (CRC, decodes, seq
  * beyond `expected`) start anywhere in the next RESYNC_WINDOW bytes? If so the damage is
  * in the middle of the log, not a torn tail. Candidates are filtered on the first record
  * byte, 0x08 (protobuf-c writes field 1, seq, first), so the search is cheap. */
 static bool good_frame_follows(int fd, uint64_t from, uint64_t file_size, uint64_t expected)
 {
+    /* A zero tail after the damage holds no frame: do not read it into memory. */
+    file_size -= from < file_size ? trailing_zeros(fd, from, file_size) : 0;
     if (from >= file_size) {
         return false;
     }
@@ -154,11 +183,12 @@ static bool good_frame_follows(int fd, uint64_t from, uint64_t file_size, uint64
     return found;
 }
 
-static const char *frame_kind(log_frame_status_t st)
+static const char *frame_kind(log_frame_status_t st, uint32_t len)
 {
     switch (st) {
     case LOG_FRAME_SHORT: return "file ends inside the frame";
-    case LOG_FRAME_BAD_LENGTH: return "impossible frame length";
+    case LOG_FRAME_BAD_LENGTH:
+        return len == 0 ? "zero bytes followed by other data" : "impossible frame length";
     case LOG_FRAME_BAD_CRC: return "CRC mismatch";
     default: return "record does not decode";
     }
@@ -174,6 +204,8 @@ static enlace_err_t load_segment(log_store_t *log, size_t i, bool last, scan_res
     if (r == NULL) {
         return ENLACE_ERR_NOMEM;
     }
+    /* A read-only open may be reading the segment a live writer is filling. */
+    log_frame_reader_set_live(r, last && !log->writable);
     for (;;) {
         uint64_t off;
         const uint8_t *data;
@@ -182,6 +214,26 @@ static enlace_err_t load_segment(log_store_t *log, size_t i, bool last, scan_res
         Enlace__Record *rec = NULL;
         if (st == LOG_FRAME_END) {
             res->valid_end = off;
+            break;
+        }
+        if (st == LOG_FRAME_ZERO_TAIL) {
+            struct stat sb;
+            if (fstat(s->fd, &sb) != 0) {
+                rc = log_say(ENLACE_ERR_IO, why, why_len, "cannot stat %s: %s", s->name,
+                             strerror(errno));
+                break;
+            }
+            uint64_t zeros = (uint64_t)sb.st_size > off ? (uint64_t)sb.st_size - off : 0;
+            if (!last) {
+                rc = log_say(ENLACE_ERR_CORRUPT, why, why_len,
+                             "segment %s ends in %" PRIu64 " zero bytes from offset %" PRIu64
+                             " (where record %" PRIu64 " would start) but is not the last "
+                             "segment: only the last may end in a zero tail; refusing to open",
+                             s->name, zeros, off, res->records);
+                break;
+            }
+            res->valid_end = off;
+            res->zero_tail = zeros;
             break;
         }
         if (st == LOG_FRAME_IO) {
@@ -203,7 +255,7 @@ static enlace_err_t load_segment(log_store_t *log, size_t i, bool last, scan_res
                 rc = ENLACE_ERR_IO;
                 break;
             }
-            const char *kind = frame_kind(st);
+            const char *kind = frame_kind(st, len);
             if (!last) {
                 rc = log_say(ENLACE_ERR_CORRUPT, why, why_len,
                              "record %" PRIu64 " in %s at offset %" PRIu64
@@ -541,23 +593,38 @@ enlace_err_t log_recover(log_store_t *log, char *why, size_t why_len)
     /* Everything checked: now change the disk. */
     if (res.torn) {
         log_seg_t *s = log_seg_get(log, log->n_segs - 1);
+        uint64_t zeros = trailing_zeros(s->fd, res.tail_off, res.tail_off + res.tail_len);
         if (log->writable &&
             (ftruncate(s->fd, (off_t)res.tail_off) != 0 || fdatasync(s->fd) != 0)) {
             return log_say(ENLACE_ERR_IO, why, why_len, "cannot cut the torn tail of %s: %s",
                            s->name, strerror(errno));
         }
         log->recovered = res.tail_len;
+        char of_zeros[64] = "";
+        if (zeros > 0) {
+            snprintf(of_zeros, sizeof(of_zeros), " (the last %" PRIu64 " of them zeros)", zeros);
+        }
         snprintf(log->recovery_detail, sizeof(log->recovery_detail),
-                 "%s %" PRIu64 " bytes at the end of %s from offset %" PRIu64
+                 "%s %" PRIu64 " bytes%s at the end of %s from offset %" PRIu64
                  " (first bad frame: %s; record %" PRIu64 " onwards was never committed)",
-                 log->writable ? "cut" : "found (not cut: read-only)", res.tail_len, s->name,
-                 res.tail_off, res.tail_kind, res.records);
+                 log->writable ? "cut" : "found (not cut: read-only)", res.tail_len, of_zeros,
+                 s->name, res.tail_off, res.tail_kind, res.records);
+    }
+    if (log->writable) {
+        /* A preparation interrupted by a crash: the next one starts afresh. */
+        if (unlinkat(log->dfd, LOG_PREPARED_FILE, 0) != 0 && errno != ENOENT) {
+            return log_say(ENLACE_ERR_IO, why, why_len, "cannot delete %s/%s: %s", log->dir,
+                           LOG_PREPARED_FILE, strerror(errno));
+        }
     }
     if (log->writable && log->n_segs == 0 && (rc = log_create_first_segment(log)) != ENLACE_OK) {
         return log_say(rc, why, why_len, "cannot create the first segment in %s", log->dir);
     }
     log->p_seg = log->n_segs ? log->n_segs - 1 : 0;
     log->p_end = res.valid_end;
+    /* The writer goes on filling a zero tail (a torn tail, zeros and all, was cut). */
+    log->w_end = res.valid_end;
+    log->w_size = res.valid_end + (res.torn ? 0 : res.zero_tail);
     log->last_sync_ms = log_now_ms();
     atomic_store_explicit(&log->committed, res.records, memory_order_release);
     return ENLACE_OK;

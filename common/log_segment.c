@@ -9,12 +9,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crc32c.h"
 
 /* Reads are done in blocks of this size (a frame larger than it grows the buffer). */
 #define READ_BLOCK (1u << 20)
+/* A live reader's re-reads of a damaged frame: after 1, 2, 4, ... ms, this many times
+ * (255 ms in all: a writer's pwrite into the page cache takes microseconds, but the
+ * writer thread can be descheduled in the middle of one). */
+#define LIVE_RETRIES 8
 
 static uint32_t get_be32(const uint8_t *p)
 {
@@ -153,6 +159,8 @@ struct log_frame_reader {
     size_t end;       /* end of valid bytes in buf */
     uint64_t buf_off; /* file offset of buf[0] */
     bool eof;         /* a read returned 0 */
+    bool live;        /* re-read damaged frames (log_frame_reader_set_live) */
+    uint8_t *scratch; /* READ_BLOCK bytes for looking ahead to the end of the file, or NULL */
 };
 
 log_frame_reader_t *log_frame_reader_new(int fd)
@@ -177,8 +185,14 @@ void log_frame_reader_destroy(log_frame_reader_t **r)
         return;
     }
     free((*r)->buf);
+    free((*r)->scratch);
     free(*r);
     *r = NULL;
+}
+
+void log_frame_reader_set_live(log_frame_reader_t *r, bool live)
+{
+    r->live = live;
 }
 
 /* Make at least `want` unconsumed bytes available, reading more if needed.
@@ -220,8 +234,46 @@ static int fill(log_frame_reader_t *r, size_t want)
     return 1;
 }
 
-log_frame_status_t log_frame_next(log_frame_reader_t *r, uint64_t *offset, const uint8_t **data,
-                                  uint32_t *len)
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+/* Are the unconsumed bytes and everything after them in the file zero?
+ * Returns 1 yes, 0 no, -1 on a read error. The reader's position is unchanged. */
+static int zeros_to_eof(log_frame_reader_t *r)
+{
+    if (!all_zero(r->buf + r->start, r->end - r->start)) {
+        return 0;
+    }
+    if (r->eof) {
+        return 1;
+    }
+    if (r->scratch == NULL && (r->scratch = malloc(READ_BLOCK)) == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (uint64_t off = r->buf_off + r->end;;) {
+        ssize_t got = pread(r->fd, r->scratch, READ_BLOCK, (off_t)off);
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got < 0) {
+            return -1;
+        }
+        if (got == 0) {
+            return 1;
+        }
+        if (!all_zero(r->scratch, (size_t)got)) {
+            return 0;
+        }
+        off += (uint64_t)got;
+    }
+}
+
+/* log_frame_next without the live re-reads. */
+static log_frame_status_t next_frame(log_frame_reader_t *r, uint64_t *offset, const uint8_t **data,
+                                     uint32_t *len)
 {
     *data = NULL;
     *len = 0;
@@ -231,12 +283,26 @@ log_frame_status_t log_frame_next(log_frame_reader_t *r, uint64_t *offset, const
         return LOG_FRAME_IO;
     }
     if (f == 0) {
-        return r->end == r->start ? LOG_FRAME_END : LOG_FRAME_SHORT;
+        if (r->end == r->start) {
+            return LOG_FRAME_END;
+        }
+        /* Fewer than 8 bytes left: a torn header, or the last bytes of a zero tail. */
+        return all_zero(r->buf + r->start, r->end - r->start) ? LOG_FRAME_ZERO_TAIL
+                                                              : LOG_FRAME_SHORT;
     }
     *offset = r->buf_off + r->start;
     uint32_t n = get_be32(r->buf + r->start);
     uint32_t crc = get_be32(r->buf + r->start + 4);
     *len = n;
+    if (n == 0 && crc == 0) {
+        f = zeros_to_eof(r);
+        if (f < 0) {
+            return LOG_FRAME_IO;
+        }
+        if (f == 1) {
+            return LOG_FRAME_ZERO_TAIL;
+        }
+    }
     if (n == 0 || n > LOG_MAX_RECORD) {
         return LOG_FRAME_BAD_LENGTH;
     }
@@ -253,9 +319,59 @@ log_frame_status_t log_frame_next(log_frame_reader_t *r, uint64_t *offset, const
     return crc32c(*data, n) == crc ? LOG_FRAME_OK : LOG_FRAME_BAD_CRC;
 }
 
+log_frame_status_t log_frame_next(log_frame_reader_t *r, uint64_t *offset, const uint8_t **data,
+                                  uint32_t *len)
+{
+    log_frame_status_t st = next_frame(r, offset, data, len);
+    long delay_ms = 1;
+    for (int i = 0; r->live && (st == LOG_FRAME_BAD_CRC || st == LOG_FRAME_BAD_LENGTH); i++) {
+        if (i == LIVE_RETRIES) {
+            r->live = false; /* real damage: do not wait on every damaged frame */
+            break;
+        }
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = delay_ms * 1000000};
+        nanosleep(&ts, NULL);
+        delay_ms *= 2;
+        /* Forget what was read and read the frame again from the file. */
+        uint64_t at = *offset;
+        r->buf_off = at;
+        r->start = r->end = 0;
+        r->eof = false;
+        st = next_frame(r, offset, data, len);
+    }
+    return st;
+}
+
 uint64_t log_frame_position(const log_frame_reader_t *r)
 {
     return r->buf_off + r->start;
+}
+
+enlace_err_t log_segment_data_size(int fd, uint64_t *size)
+{
+    *size = 0;
+    log_frame_reader_t *r = log_frame_reader_new(fd);
+    if (r == NULL) {
+        return ENLACE_ERR_NOMEM;
+    }
+    enlace_err_t rc = ENLACE_OK;
+    for (;;) {
+        uint64_t off;
+        const uint8_t *data;
+        uint32_t len;
+        log_frame_status_t st = log_frame_next(r, &off, &data, &len);
+        if (st == LOG_FRAME_OK || st == LOG_FRAME_BAD_CRC) {
+            continue;
+        }
+        if (st == LOG_FRAME_IO) {
+            rc = errno == ENOMEM ? ENLACE_ERR_NOMEM : ENLACE_ERR_IO;
+        } else {
+            *size = off;
+        }
+        break;
+    }
+    log_frame_reader_destroy(&r);
+    return rc;
 }
 
 enlace_err_t log_record_unpack(const uint8_t *data, size_t len, Enlace__Record **rec)
@@ -284,6 +400,7 @@ const char *log_scan_issue_str(log_scan_issue_t issue)
     case LOG_SCAN_SEQ_MISMATCH: return "seq-mismatch";
     case LOG_SCAN_IO: return "io-error";
     case LOG_SCAN_EMPTY_SEGMENT: return "empty-segment";
+    case LOG_SCAN_ZERO_TAIL: return "zero-tail";
     }
     return "unknown";
 }
@@ -335,6 +452,8 @@ static enlace_err_t scan_segment(scan_t *s, int dfd, const log_segment_file_t *f
         goto done;
     }
     s->rep.segments++;
+    /* The last segment may be the one a writer is filling. */
+    log_frame_reader_set_live(r, last);
     uint64_t in_segment = 0;
     for (;;) {
         uint64_t off;
@@ -342,6 +461,19 @@ static enlace_err_t scan_segment(scan_t *s, int dfd, const log_segment_file_t *f
         uint32_t len;
         log_frame_status_t st = log_frame_next(r, &off, &data, &len);
         if (st == LOG_FRAME_END) {
+            break;
+        }
+        if (st == LOG_FRAME_ZERO_TAIL) {
+            struct stat sb;
+            if (!last) {
+                problem(s, LOG_SCAN_ZERO_TAIL, f->name, off, 0,
+                        "the segment ends in %" PRIu64 " zero bytes from offset %" PRIu64
+                        " (a zero tail) but is not the last segment",
+                        fstat(fd, &sb) == 0 && (uint64_t)sb.st_size > off
+                            ? (uint64_t)sb.st_size - off
+                            : 0,
+                        off);
+            }
             break;
         }
         if (st == LOG_FRAME_IO) {
@@ -354,6 +486,13 @@ static enlace_err_t scan_segment(scan_t *s, int dfd, const log_segment_file_t *f
                     "file ends inside the frame at offset %" PRIu64 " (declared length %" PRIu32
                     "): torn tail of %s",
                     off, len, last ? "the last segment" : "a segment that is not the last");
+            break;
+        }
+        if (st == LOG_FRAME_BAD_LENGTH && len == 0) {
+            problem(s, LOG_SCAN_BAD_LENGTH, f->name, off, 0,
+                    "frame length 0 at offset %" PRIu64 ": zero bytes followed by other data "
+                    "(not a zero tail); rest of segment unreadable",
+                    off);
             break;
         }
         if (st == LOG_FRAME_BAD_LENGTH) {

@@ -7,9 +7,18 @@
  * `record` is a packed enlace.Record (proto/enlace.proto) of 1..LOG_MAX_RECORD bytes whose
  * `seq` field equals its position in the log (0-based, counting across segments), so a
  * segment's first record has the seq in the file name and the next segment starts where
- * this one ends. A zero length is never valid (a region of zeros left by a crash is not
- * a record). The CRC catches torn writes and bit rot; tampering is caught by the Merkle
- * tree (merkle.h), whose leaf i is SHA-256(0x00 || record i).
+ * this one ends. A zero length is never valid. The CRC catches torn writes and bit rot;
+ * tampering is caught by the Merkle tree (merkle.h), whose leaf i is SHA-256(0x00 ||
+ * record i).
+ *
+ * Zero tail: the LAST segment may end in zero bytes after its last frame: space the
+ * writer allocated and zeroed in advance (log_store.h, "Prepared segments") and has not
+ * reached yet. Where a frame would start, zero bytes (at least one) running to the end of
+ * the file mark the end of the segment's data, not damage: a real frame header is never
+ * all zero, as a record length of 0 is impossible. Zero bytes followed by anything else
+ * are damage like any other (a frame length of 0). Every other segment ends exactly after
+ * its last frame: a zero tail there is damage (the writer cuts it before it creates the
+ * next segment).
  *
  * This module names segments, lists them, reads frames sequentially (log_frame_reader_t,
  * shared by the store's recovery and by log_scan) and offers log_scan(): a read-only pass
@@ -69,8 +78,10 @@ bool log_segment_relist(const char *dir, uint64_t want, log_segment_file_t **fil
 typedef enum {
     LOG_FRAME_OK = 0,     /* a frame with a good CRC */
     LOG_FRAME_END,        /* clean end of file, exactly after the last frame */
+    LOG_FRAME_ZERO_TAIL,  /* only zero bytes from here to the end of the file (a zero tail:
+                             the end of the data in a last segment, damage elsewhere) */
     LOG_FRAME_SHORT,      /* the file ends inside a header or a record */
-    LOG_FRAME_BAD_LENGTH, /* length 0 or above LOG_MAX_RECORD */
+    LOG_FRAME_BAD_LENGTH, /* length above LOG_MAX_RECORD, or 0 where not a zero tail */
     LOG_FRAME_BAD_CRC,    /* CRC mismatch; the reader moves past the frame */
     LOG_FRAME_IO,         /* read error (errno) */
 } log_frame_status_t;
@@ -82,16 +93,34 @@ typedef struct log_frame_reader log_frame_reader_t;
 log_frame_reader_t *log_frame_reader_new(int fd);
 void log_frame_reader_destroy(log_frame_reader_t **r);
 
+/* Mark the file as possibly being written while it is read: the last segment of a live
+ * log, read without the writer's lock (read-only opens, log_scan). A writer filling a
+ * zero tail copies each frame into space that already exists, so a reader can meet a
+ * frame half copied, or zeros followed by data written after it looked. On BAD_CRC or
+ * BAD_LENGTH a live reader reads the frame again a few times over about a quarter of a
+ * second before it reports the damage; damage that stays (a damaged file) costs that
+ * delay once per reader, as the reader then stops retrying. */
+void log_frame_reader_set_live(log_frame_reader_t *r, bool live);
+
 /* Read the next frame. *offset is the frame's byte offset in the file (for every status
  * but IO). On OK and BAD_CRC, *data and *len give the record bytes inside the reader's
- * buffer (valid until the next call) and the reader moves past the frame. SHORT and
- * BAD_LENGTH leave the reader where it is (the rest of the file cannot be framed);
- * *len is then the declared length (0 if the header itself is short). */
+ * buffer (valid until the next call) and the reader moves past the frame. ZERO_TAIL,
+ * SHORT and BAD_LENGTH leave the reader where it is (the rest of the file cannot be
+ * framed); *len is then the declared length (0 if the header itself is short, and for a
+ * zero tail). Telling a zero tail from a zero header followed by data reads the file to
+ * its end. */
 log_frame_status_t log_frame_next(log_frame_reader_t *r, uint64_t *offset, const uint8_t **data,
                                   uint32_t *len);
 
 /* Byte offset just after the last frame returned OK or BAD_CRC. */
 uint64_t log_frame_position(const log_frame_reader_t *r);
+
+/* Where the frames of the segment open on `fd` end: the end of the file, the start of a
+ * zero tail, or the first frame that cannot be framed (SHORT or BAD_LENGTH; a frame with
+ * a bad CRC is passed). This is the segment's data size, which its file size is not when
+ * it has a zero tail (e.g. for progress totals, or to cut a zero tail off a copy). Reads
+ * the whole file. Returns ENLACE_OK, ENLACE_ERR_IO or ENLACE_ERR_NOMEM. */
+enlace_err_t log_segment_data_size(int fd, uint64_t *size);
 
 /* Unpack a record's bytes (codec_unpack: bounded, not validated — a record the broker
  * wrote must stay readable even if later validation rules are stricter).
@@ -101,15 +130,16 @@ enlace_err_t log_record_unpack(const uint8_t *data, size_t len, Enlace__Record *
 /* ---- verifier's scan ------------------------------------------------------------------ */
 
 typedef enum {
-    LOG_SCAN_BAD_NAME = 1, /* a "seg-*" file whose name is malformed (skipped) */
-    LOG_SCAN_SEGMENT_GAP,  /* a segment's name says it starts at another seq than expected */
-    LOG_SCAN_SHORT,        /* a segment ends inside a frame (torn tail) */
-    LOG_SCAN_BAD_LENGTH,   /* impossible frame length: the rest of the segment is skipped */
-    LOG_SCAN_BAD_CRC,      /* CRC mismatch: the frame is skipped */
-    LOG_SCAN_UNDECODABLE,  /* good CRC but not an enlace.Record */
-    LOG_SCAN_SEQ_MISMATCH, /* a record's seq is not the expected one */
-    LOG_SCAN_IO,           /* a segment could not be opened or read */
-    LOG_SCAN_EMPTY_SEGMENT /* a segment other than the last holds no record */
+    LOG_SCAN_BAD_NAME = 1,  /* a "seg-*" file whose name is malformed (skipped) */
+    LOG_SCAN_SEGMENT_GAP,   /* a segment's name says it starts at another seq than expected */
+    LOG_SCAN_SHORT,         /* a segment ends inside a frame (torn tail) */
+    LOG_SCAN_BAD_LENGTH,    /* impossible frame length: the rest of the segment is skipped */
+    LOG_SCAN_BAD_CRC,       /* CRC mismatch: the frame is skipped */
+    LOG_SCAN_UNDECODABLE,   /* good CRC but not an enlace.Record */
+    LOG_SCAN_SEQ_MISMATCH,  /* a record's seq is not the expected one */
+    LOG_SCAN_IO,            /* a segment could not be opened or read */
+    LOG_SCAN_EMPTY_SEGMENT, /* a segment other than the last holds no record */
+    LOG_SCAN_ZERO_TAIL      /* a segment other than the last ends in a zero tail */
 } log_scan_issue_t;
 
 /* Stable lower-case name of an issue, e.g. "bad-crc". */
@@ -151,6 +181,8 @@ typedef struct {
 
 /* Read every segment of `dir` in order without any index or lock: check names, frame
  * lengths, CRCs, that records decode, and that seqs run 0, 1, 2, ... across segments.
+ * A zero tail ends the last segment's data silently; in any other segment it is a
+ * problem (ZERO_TAIL). The last segment is read as live (log_frame_reader_set_live).
  * After a problem the scan goes on where it can: a bad CRC skips one frame (its seq is
  * assumed to be the expected one), a bad length or short frame skips the rest of the
  * segment, a seq mismatch resynchronises on the seq found. on_record may be NULL.

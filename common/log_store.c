@@ -74,13 +74,36 @@ log_seg_t *log_seg_get(const log_store_t *log, size_t i)
 
 /* ---- open / close ----------------------------------------------------------------------- */
 
+/* Cut the last segment's zero tail, if it has one, so that it ends at its data.
+ * The cut is synced with the segment's next sync (it is marked unsynced). */
+static enlace_err_t cut_zero_tail(log_store_t *log)
+{
+    if (log->n_segs == 0 || log->w_size <= log->w_end) {
+        return ENLACE_OK;
+    }
+    size_t last = log->n_segs - 1;
+    if (ftruncate(log_seg_get(log, last)->fd, (off_t)log->w_end) != 0) {
+        return ENLACE_ERR_IO;
+    }
+    log->w_size = log->w_end;
+    if (log->unsynced_seg > last) {
+        log->unsynced_seg = last;
+    }
+    return ENLACE_OK;
+}
+
 void log_close(log_store_t **logp)
 {
     if (logp == NULL || *logp == NULL) {
         return;
     }
     log_store_t *log = *logp;
+    log_prep_destroy(&log->prep);
     if (log->writable && !log->failed) {
+        /* A cleanly closed log has no zero tail; in every fsync mode, close syncs. */
+        if (log->opened && cut_zero_tail(log) != ENLACE_OK) {
+            log->failed = true;
+        }
         (void)log_sync(log);
     }
     for (size_t i = 0; log->segs != NULL && i < log->n_segs; i++) {
@@ -159,6 +182,10 @@ enlace_err_t log_open(const log_options_t *opt, log_store_t **out, char *why, si
     if (rc != ENLACE_OK) {
         goto fail;
     }
+    if (log->writable && !opt->no_prealloc) {
+        log->prep = log_prep_new(log->dfd, log->segment_size); /* NULL: run without */
+    }
+    log->opened = true;
     *out = log;
     return ENLACE_OK;
 fail:
@@ -201,6 +228,14 @@ static enlace_err_t ensure_parts(log_store_t *log)
     return ENLACE_OK;
 }
 
+/* Should a batch start a new segment, though the last one has room? Yes when that one
+ * was not prepared (each commit into it pays the slower fdatasync of a growing file) and
+ * a prepared file is ready: segments may be short. */
+static bool roll_early(const log_store_t *log)
+{
+    return log->prep != NULL && log->w_size < log->segment_size && log_prep_ready(log->prep);
+}
+
 /* Reserves room for a frame of a `len`-byte record with seq `s` in the pending batch
  * (rolling to a new segment rather than passing segment_size) and indexes it. The caller
  * writes the record at *dst + LOG_FRAME_HEADER, then calls place_finish. */
@@ -218,7 +253,8 @@ static enlace_err_t place_frame(log_store_t *log, uint64_t s, size_t len, placem
         return ENLACE_ERR_TOO_LARGE;
     }
     pl->frame = LOG_FRAME_HEADER + len;
-    pl->roll = log->p_end > 0 && log->p_end + pl->frame > log->segment_size;
+    pl->roll = log->p_end > 0 && (log->p_end + pl->frame > log->segment_size ||
+                                  (log->n_pending == 0 && roll_early(log)));
     pl->seg = pl->roll ? log->p_seg + 1 : log->p_seg;
     pl->off = pl->roll ? 0 : log->p_end;
     if (pl->seg >= LOG_MAX_SEGMENTS) {
@@ -362,7 +398,8 @@ enlace_err_t log_append_kind(log_store_t *log, const log_bytes_t *parts, size_t 
     return ENLACE_OK;
 }
 
-/* Create segment file number `seg` starting at first_seq and publish it in the table. */
+/* Create segment file number `seg` starting at first_seq and publish it in the table:
+ * the prepared file renamed into place when one is ready, else a new empty file. */
 static enlace_err_t create_segment(log_store_t *log, size_t seg, uint64_t first_seq)
 {
     log_seg_t *s = calloc(1, sizeof(*s));
@@ -371,7 +408,11 @@ static enlace_err_t create_segment(log_store_t *log, size_t seg, uint64_t first_
     }
     s->first_seq = first_seq;
     log_segment_name(first_seq, s->name);
-    s->fd = openat(log->dfd, s->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    s->fd = log->prep != NULL ? log_prep_take(log->prep, s->name) : -1;
+    bool prepared = s->fd >= 0;
+    if (!prepared) {
+        s->fd = openat(log->dfd, s->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    }
     if (s->fd < 0 || log_table_set(log->segs, seg, s) != ENLACE_OK) {
         if (s->fd >= 0) {
             close(s->fd);
@@ -381,7 +422,9 @@ static enlace_err_t create_segment(log_store_t *log, size_t seg, uint64_t first_
         return ENLACE_ERR_IO;
     }
     log->n_segs = seg + 1;
-    log->dir_dirty = true;
+    log->dir_dirty = true; /* the creation or the rename: fsynced by the next sync_now */
+    log->w_end = 0;
+    log->w_size = prepared ? log->segment_size : 0;
     return ENLACE_OK;
 }
 
@@ -440,8 +483,12 @@ enlace_err_t log_commit(log_store_t *log)
     for (size_t i = 0; i < log->n_parts; i++) {
         const log_part_t *p = &log->parts[i];
         if (p->new_seg) {
-            /* The previous segment is durable before its successor exists: only the last
-             * segment can then have a torn tail (log_recover.c relies on it). */
+            /* The previous segment is durable, and cut to its data, before its successor
+             * exists: only the last segment can then have a torn tail or a zero tail
+             * (log_recover.c relies on it). */
+            if ((rc = cut_zero_tail(log)) != ENLACE_OK) {
+                goto done;
+            }
             if (log->fsync != LOG_FSYNC_NEVER && (rc = sync_now(log)) != ENLACE_OK) {
                 goto done;
             }
@@ -457,6 +504,10 @@ enlace_err_t log_commit(log_store_t *log)
         if (rc != ENLACE_OK) {
             goto done;
         }
+        log->w_end = p->file_off + p->len;
+        if (log->w_size < log->w_end) {
+            log->w_size = log->w_end;
+        }
     }
     if (sync_due(log) && (rc = sync_now(log)) != ENLACE_OK) {
         goto done;
@@ -464,6 +515,9 @@ enlace_err_t log_commit(log_store_t *log)
     /* Durable (per the mode): publish. Readers acquire this and then see the bytes, the
      * index entries and the segment table entries written above. */
     atomic_store_explicit(&log->committed, log_size(log) + log->n_pending, memory_order_release);
+    if (log->prep != NULL) {
+        log_prep_note(log->prep, log->buf_len, log->w_size < log->segment_size);
+    }
     log->n_pending = 0;
     log->n_parts = 0;
     log->buf_len = 0;
@@ -690,6 +744,11 @@ enlace_err_t log_root(log_store_t *log, uint64_t size, uint8_t out[32])
 const merkle_t *log_tree(const log_store_t *log)
 {
     return log->tree;
+}
+
+bool log_prepared_ready(const log_store_t *log)
+{
+    return log->prep != NULL && log_prep_ready(log->prep);
 }
 
 uint64_t log_recovered_bytes(const log_store_t *log)

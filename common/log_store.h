@@ -10,7 +10,8 @@
  *
  * Directory layout (log_options_t.dir, created 0700 when missing):
  *   seg-<20-digit first seq>.log   segments of [u32 len][u32 crc32c][Record] frames
- *                                  (format: log_segment.h), rolled at segment_size
+ *                                  (format: log_segment.h), rolled at segment_size; the
+ *                                  last may end in a zero tail (below)
  *   checkpoint                     the latest signed checkpoint (checkpoint.h), replaced
  *                                  atomically: temp file, fsync, rename, fsync directory
  *   checkpoints                    history: every checkpoint ever signed, in order, each
@@ -20,6 +21,8 @@
  *                                  piece without its "\f\n" is a torn append (ignored, and
  *                                  cut by the next writer open).
  *   checkpoint.tmp                 transient (left only by a crash; replaced next time)
+ *   next-segment.tmp               the next segment being prepared (LOG_PREPARED_FILE);
+ *                                  deleted by log_close and by a writer open
  * The writer holds flock(LOCK_EX) on the directory while open; a second writer is
  * refused. Readers of the files (log_scan, read-only opens) take no lock.
  *
@@ -41,9 +44,32 @@
  * cache. Before a new segment is created, the previous one is synced (so only the last
  * segment can have a torn tail) and the directory is fsynced after the creation.
  *
- * Recovery at open: segments are read in order. In the last segment, a frame that is
- * short, has an impossible length, a bad CRC or does not decode, and after which no good
- * frame follows, starts the torn tail: it is cut (ftruncate + fsync; writer open only),
+ * Prepared segments: on ext4 an fdatasync after a write that grew the file costs more
+ * than one after overwriting blocks already allocated, written and synced (the inode
+ * must be written too; 1.2 to 2 times on the development VM). So a writer keeps a thread
+ * (log_prep.h: pacing, disk space) that prepares the next segment file: segment_size
+ * zero bytes, written and synced. At a roll the writer renames
+ * it into place and writes its frames over the zeros; the last segment then ends in a
+ * zero tail, which every reader takes for the end of the data (log_segment.h). Before a
+ * roll the previous segment is cut to its data (ftruncate, synced with it), and
+ * log_close cuts the last one, so only the last segment of a log that was not closed
+ * cleanly has a zero tail. When no prepared file is ready at a roll, the segment is
+ * created empty and grows by appends, as with no_prealloc; and while the writer is on a
+ * segment that was not prepared (the first one of a log, one created that way, or the
+ * last one as found at open when it has no zero tail) it rolls at the first commit after
+ * a prepared file is ready, however little it holds: segments are named by their first
+ * seq and may be short. Correctness never depends on the preparation. One cost: the
+ * pages of one commit are written back in no particular order, so a power failure during
+ * a commit into a zero tail can leave zeros before frames of that same (never
+ * acknowledged) batch, which recovery refuses as damage followed by good frames; a
+ * growing file rarely shows this, as ext4 publishes its new size only after its data.
+ *
+ * Recovery at open: segments are read in order. A zero tail ends the last segment's data
+ * (it stays: the writer goes on filling it), and is damage in any other segment. In the
+ * last segment, a frame that is short, has an impossible length (a zero header followed
+ * by anything but zeros included), a bad CRC or does not decode, and after which no good
+ * frame follows, starts the torn tail: it is cut with all that follows it, zeros too
+ * (ftruncate + fsync; writer open only),
  * its size is reported by log_recovered_bytes() and log_recovery_detail(), and the broker
  * records a Recovery record. Any other damage (a bad frame followed by a good one, damage
  * in an earlier segment, a record whose seq is not its position, a missing segment)
@@ -82,6 +108,8 @@
 #define LOG_DEFAULT_SEGMENT_SIZE (64u << 20) /* 64 MiB */
 #define LOG_MIN_SEGMENT_SIZE 4096
 #define LOG_MAX_SEGMENT_SIZE (UINT64_C(1) << 40) /* offsets are 40-bit in the index */
+/* The segment being prepared, in the log directory. Not "seg-*": listings never see it. */
+#define LOG_PREPARED_FILE "next-segment.tmp"
 
 typedef enum { LOG_FSYNC_ALWAYS = 0, LOG_FSYNC_BATCH, LOG_FSYNC_NEVER } log_fsync_t;
 
@@ -100,6 +128,9 @@ typedef struct {
     const uint8_t *checkpoint_pub; /* read-only open: 32-byte Ed25519 key to check the
                                       stored checkpoints against (NULL: not checked).
                                       Ignored when checkpoint_key is set. */
+    bool no_prealloc;              /* writer: do not prepare segment files in the background
+                                      (see "Prepared segments"); every segment then grows
+                                      by appends. Default false: preparation on. */
 } log_options_t;
 
 typedef struct log_store log_store_t;
@@ -117,8 +148,9 @@ typedef struct log_store log_store_t;
  *   ENLACE_ERR_IO, ENLACE_ERR_NOMEM */
 enlace_err_t log_open(const log_options_t *opt, log_store_t **out, char *why, size_t why_len);
 
-/* Sync (if anything is unsynced), close and free; pending uncommitted records are
- * discarded. Does NOT sign: call log_checkpoint first at shutdown. Safe on NULL/twice. */
+/* Sync (if anything is unsynced), cut the last segment's zero tail, stop the preparing
+ * thread and delete its file, close and free; pending uncommitted records are discarded.
+ * Does NOT sign: call log_checkpoint first at shutdown. Safe on NULL/twice. */
 void log_close(log_store_t **log);
 
 /* Writer. Add `rec` to the pending batch. The store sets rec->seq to the next sequence
@@ -214,7 +246,12 @@ enlace_err_t log_root(log_store_t *log, uint64_t size, uint8_t out[32]);
  * beyond log_size: ask only for sizes <= log_size. */
 const merkle_t *log_tree(const log_store_t *log);
 
-/* Bytes cut from a torn tail at open (0 when none); the broker writes a Recovery record. */
+/* Writer. True when a prepared segment file is ready for the next roll (always false
+ * with no_prealloc). For tests and diagnostics: the writer never waits for one. */
+bool log_prepared_ready(const log_store_t *log);
+
+/* Bytes cut from a torn tail at open (0 when none; a zero tail is not cut), zeros after
+ * the damage included; the broker writes a Recovery record. */
 uint64_t log_recovered_bytes(const log_store_t *log);
 
 /* One sentence on what recovery did at open ("" when nothing): segment, offset, bytes

@@ -178,6 +178,40 @@ static enlace_err_t sink_note(sink_t *s, const char *note, char *why, size_t why
     return ENLACE_OK;
 }
 
+/* The last segment of DIR cut to its data: it may end in a zero tail (a copy of a
+ * broker's log directory), which only a last segment may have, and fetched records go
+ * into a new segment after it. */
+static int cut_zero_tail(sink_t *s)
+{
+    log_segment_file_t *files = NULL;
+    size_t n = 0, n_valid = 0;
+    if (log_segment_list(s->dir, &files, &n) != ENLACE_OK) {
+        audit_errf("%s: cannot list the segments", s->dir);
+        return AUDIT_EXIT_IO;
+    }
+    while (n_valid < n && files[n_valid].valid) {
+        n_valid++;
+    }
+    int status = AUDIT_EXIT_OK;
+    if (n_valid > 0) {
+        const char *name = files[n_valid - 1].name;
+        int fd = openat(s->dfd, name, O_RDWR | O_CLOEXEC);
+        uint64_t data = 0;
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) != 0 || log_segment_data_size(fd, &data) != ENLACE_OK ||
+            ((uint64_t)st.st_size > data &&
+             (ftruncate(fd, (off_t)data) != 0 || fdatasync(fd) != 0))) {
+            audit_errf("%s/%s: cannot cut its zero tail: %s", s->dir, name, strerror(errno));
+            status = AUDIT_EXIT_IO;
+        }
+        if (fd >= 0) {
+            close(fd);
+        }
+    }
+    free(files);
+    return status;
+}
+
 /* --resume: count what DIR holds (it must read cleanly) and take its latest note. */
 static int resume_from(sink_t *s)
 {
@@ -187,6 +221,10 @@ static int resume_from(sink_t *s)
         audit_errf("%s: cannot resume: the local log has problems (run enlace-audit verify)",
                    s->dir);
         return AUDIT_EXIT_FAILED;
+    }
+    int status = cut_zero_tail(s);
+    if (status != AUDIT_EXIT_OK) {
+        return status;
     }
     s->next = rep.records;
     uint64_t valid = 0;

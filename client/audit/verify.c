@@ -1,6 +1,7 @@
 /* verify — `enlace-audit verify` (see verify.h). */
 #include "verify.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/x509.h>
 
@@ -217,9 +219,11 @@ static void on_problem(const log_scan_problem_t *p, void *user)
             p->detail);
     /* Problems that lose a record break the correspondence between tree leaves and
      * seqs: later roots cannot be compared meaningfully. A seq mismatch does not lose
-     * the record (the scan hands it over), so the tree still reflects the files. */
+     * the record (the scan hands it over), so the tree still reflects the files; nor
+     * does a zero tail in a segment that is not the last (records lost under it show
+     * as a gap at the next segment). */
     if (p->issue != LOG_SCAN_SEQ_MISMATCH && p->issue != LOG_SCAN_BAD_NAME &&
-        p->issue != LOG_SCAN_EMPTY_SEGMENT && !v->broken) {
+        p->issue != LOG_SCAN_EMPTY_SEGMENT && p->issue != LOG_SCAN_ZERO_TAIL && !v->broken) {
         v->broken = true;
         v->broken_seq = p->expected_seq;
     }
@@ -388,7 +392,9 @@ static void json_err(json_t *j, const char *key, const verr_t *e)
     json_obj_end(j);
 }
 
-/* Total bytes of the segment files (for the progress bar); last = the last one's name. */
+/* Total bytes of segment data (for the progress bar); last = the last segment's name.
+ * The last segment may end in a zero tail (log_segment.h): its file size is not its data
+ * size, which is found by reading it. */
 static uint64_t segments_bytes(const char *dir, char *last, size_t last_len)
 {
     log_segment_file_t *files = NULL;
@@ -397,15 +403,28 @@ static uint64_t segments_bytes(const char *dir, char *last, size_t last_len)
     if (log_segment_list(dir, &files, &n) != ENLACE_OK) {
         return 0;
     }
-    for (size_t i = 0; i < n; i++) {
+    size_t n_valid = 0;
+    while (n_valid < n && files[n_valid].valid) {
+        n_valid++;
+    }
+    for (size_t i = 0; i < n_valid; i++) {
         char path[4096];
         struct stat st;
         snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
-        if (files[i].valid && stat(path, &st) == 0) {
-            total += (uint64_t)st.st_size;
+        if (i + 1 < n_valid) {
+            if (stat(path, &st) == 0) {
+                total += (uint64_t)st.st_size;
+            }
+            continue;
         }
-        if (files[i].valid) {
-            snprintf(last, last_len, "%s", files[i].name);
+        snprintf(last, last_len, "%s", files[i].name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        uint64_t data = 0;
+        if (fd >= 0 && log_segment_data_size(fd, &data) == ENLACE_OK) {
+            total += data;
+        }
+        if (fd >= 0) {
+            close(fd);
         }
     }
     free(files);

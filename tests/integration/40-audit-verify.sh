@@ -188,6 +188,36 @@ expect_bad "history entry signed for a smaller size" "$T/t" "checkpoint #4 " "ch
 fresh "$T/old"; cp "$T/base/checkpoint" "$T/base/checkpoints" "$T/t/"
 expect_bad "log rolled back to an older copy under the newer checkpoints" "$T/t" "rollback" "checkpoint #[0-9]+" "holds 200 records" "seq 200\.\."
 
+# --- a live writer's zero tail -------------------------------------------------------------------
+# A writer on a prepared segment (pre-zeroed space, common/log_prep.h) leaves its last
+# segment ending in zeros until it closes: a copy taken meanwhile, and the directory of a
+# writer killed there, must verify. logwriter --hang stops in that state.
+"$LW" write --dir "$T/live" --pki "$PKI" --records 120 --checkpoint-every 40 \
+  --segment-size 65536 --hang >"$T/hang.out" 2>&1 &
+LWPID=$!
+for _ in $(seq 1 600); do grep -q '^hanging' "$T/hang.out" && break; sleep 0.1; done
+grep -q '^hanging' "$T/hang.out" || { kill -KILL "$LWPID" 2>/dev/null; cat "$T/hang.out"; fail "logwriter --hang"; }
+cp -a "$T/live" "$T/live-copy"
+kill -KILL "$LWPID" 2>/dev/null || true
+wait "$LWPID" 2>/dev/null || true
+python3 - "$T/live-copy" <<'PY' || fail "the copy's last segment has no zero tail"
+import os, struct, sys
+d = sys.argv[1]
+last = sorted(f for f in os.listdir(d) if f.startswith('seg-'))[-1]
+data = open(os.path.join(d, last), 'rb').read()
+o = 0
+while o + 8 <= len(data) and struct.unpack('>I', data[o:o + 4])[0] != 0:
+    o += 8 + struct.unpack('>I', data[o:o + 4])[0]
+assert len(data) == 65536 and o < len(data) and not any(data[o:]), (last, len(data), o)
+PY
+expect_ok "a log copied while its writer had a zero tail" "$T/live-copy" --ca "$PKI/ca.pem"
+grep -q "torn tail" "$OUT" && { cat "$OUT"; fail "a zero tail is not a torn tail"; }
+expect_ok "the directory of a writer killed with a zero tail" "$T/live"
+"$AUDIT" show --log "$T/live-copy" >/dev/null 2>"$T/err.txt" || fail "show on a zero tail: exit $?"
+[ ! -s "$T/err.txt" ] || { cat "$T/err.txt"; fail "show warns about a zero tail"; }
+fresh "$T/live-copy"; printf 'junk' >>"$T/t/$(cd "$T/t" && ls seg-*.log | tail -n 1)"
+expect_bad "zeros followed by other bytes are not a zero tail" "$T/t" "bad-length" "zero bytes followed by other data"
+
 # --- sender signatures -----------------------------------------------------------------------------
 "$LW" write --dir "$T/forged" --pki "$PKI" --records 150 --checkpoint-every 40 --no-fsync \
   --forge-signature-at 60 || fail "logwriter (forged)"
@@ -403,10 +433,16 @@ expect_ok "fetched log verifies, with --ca" "$T/fetched" --ca "$PKI/ca.pem" --cr
 grep -q "published, [1-9][0-9]* verified" "$OUT" || { cat "$OUT"; fail "the fetched log holds verified publications"; }
 "$AUDIT" show --log "$T/fetched" --kind published | grep -q "TLP:AMBER" || fail "show on the fetched log"
 bt exchange >/dev/null
+# Resume into a directory whose last segment ends in zeros, as a copy of a broker's own
+# log directory can: the zero tail is cut, as the new records go into a new segment.
+FLAST=$(cd "$T/fetched" && ls seg-*.log | tail -n 1)
+FSIZE=$(stat -c %s "$T/fetched/$FLAST")
+head -c 5000 /dev/zero >>"$T/fetched/$FLAST"
 "$AUDIT" fetch --broker "localhost:$PORT" --cert "$PKI/agencies/EU.EDPS.crt" \
   --key "$PKI/agencies/EU.EDPS.key" --ca "$PKI/ca.pem" --out "$T/fetched" --resume --batch 5 \
   --checkpoint-key "$KEY" >"$OUT" 2>&1 || { cat "$OUT"; fail "fetch --resume"; }
-expect_ok "fetch --resume (batches of 5, by host name, key pinned) verifies" "$T/fetched" --ca "$PKI/ca.pem"
+[ "$(stat -c %s "$T/fetched/$FLAST")" -eq "$FSIZE" ] || fail "fetch --resume leaves a zero tail"
+expect_ok "fetch --resume (batches of 5, by host name, key pinned, after a zero tail) verifies" "$T/fetched" --ca "$PKI/ca.pem"
 RC=0; "$AUDIT" fetch --broker "127.0.0.1:$PORT" --cert "$PKI/agencies/EU.EDPS.crt" \
   --key "$PKI/agencies/EU.EDPS.key" --ca "$PKI/ca.pem" --out "$T/fetched" >"$OUT" 2>&1 || RC=$?
 [ "$RC" -eq 3 ] || { cat "$OUT"; fail "fetch into a non-empty directory: exit $RC, want 3"; }

@@ -4,11 +4,14 @@
  *                                    segments, a checkpoint every 50 ms); after each
  *                                    log_commit returns, write the committed size as a
  *                                    line to stdout (write(2): nothing is buffered)
- *   logcrash verify DIR KEY.pem MIN  open the log as the broker would (recovery), and
+ *   logcrash verify DIR KEY.pem MIN [crash]
+ *                                    open the log as the broker would (recovery), and
  *                                    check: at least MIN records (every size ever reported
  *                                    committed), each record's content, the root against
  *                                    an independent recomputation and the latest
- *                                    checkpoint, and a clean log_scan
+ *                                    checkpoint, and a clean log_scan; then close the log,
+ *                                    or with `crash` exit without closing it (a zero tail
+ *                                    the writer had stays for the next writer to fill)
  * Record n carries a payload of (n * 7919) % 1200 bytes, each byte (n * 31 + i) & 0xff,
  * so every record can be checked after the crash.
  * Exit status 0 on success; 1 with a reason on stderr otherwise.
@@ -159,7 +162,8 @@ int main(int argc, char **argv)
 {
     if (argc < 4 || (strcmp(argv[1], "write") != 0 && strcmp(argv[1], "verify") != 0) ||
         (strcmp(argv[1], "verify") == 0 && argc < 5)) {
-        fprintf(stderr, "usage: logcrash write DIR KEY.pem | logcrash verify DIR KEY.pem MIN\n");
+        fprintf(stderr,
+                "usage: logcrash write DIR KEY.pem | logcrash verify DIR KEY.pem MIN [crash]\n");
         return 2;
     }
     EVP_PKEY *key = crypto_load_private_key(argv[3]);
@@ -182,6 +186,10 @@ int main(int argc, char **argv)
     int status = strcmp(argv[1], "write") == 0
                      ? do_write(log)
                      : do_verify(log, argv[2], strtoull(argv[4], NULL, 10), pub);
+    if (argc > 5 && strcmp(argv[5], "crash") == 0) {
+        fflush(stdout);
+        _exit(status);
+    }
     log_close(&log);
     EVP_PKEY_free(key);
     return status;

@@ -7,7 +7,7 @@
  *                   [--published-every M] [--segment-size BYTES] [--origin O]
  *                   [--manifest FILE] [--seed S] [--time-step MS] [--batch B]
  *                   [--forge-signature-at SEQ] [--expired-signer-at SEQ]
- *                   [--revoked-signer-at SEQ] [--no-fsync]
+ *                   [--revoked-signer-at SEQ] [--no-fsync] [--hang]
  *       Append N records (default 300) to the log in DIR (created, or continued), with
  *       the broker's checkpoint key PKI/checkpoint.key: broker and session records,
  *       published records with real envelopes sealed and signed by the agencies of the
@@ -21,6 +21,11 @@
  *       publication at SEQ with one signature byte flipped (CRC and tree consistent);
  *       --expired-signer-at signs the publication at SEQ with PKI/bad/expired.crt,
  *       --revoked-signer-at with PKI/bad/revoked.crt (BR.PF, revoked in PKI/crl.pem).
+ *       --hang leaves the log as a live writer has it, for a test to copy or SIGKILL:
+ *       once the N records are written, wait for a prepared segment (log_prep.h), write
+ *       one more record (so the writer is then on a prepared segment: its last segment
+ *       ends in a zero tail), sign the checkpoint, print "hanging" and sleep; after 120 s
+ *       exit without closing the log (as a crash would).
  *   logwriter sign --key KEY --origin O --size N --root BASE64
  *       Print a checkpoint note for (O, N, root) signed with the Ed25519 KEY.
  *   logwriter resign --key KEY --origin O
@@ -33,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -399,7 +405,7 @@ static int cmd_write(int argc, char **argv)
 {
     const char *dir = NULL, *pki = NULL, *origin = "enlace.test/log", *manifest = NULL;
     uint64_t records = 300, every = 50, pub_every = 3, seg = 16384, seed = 1, batch = 1;
-    bool no_fsync = false;
+    bool no_fsync = false, hang = false;
     gen_t g;
     memset(&g, 0, sizeof(g));
     g.forge_at = g.expired_at = g.revoked_at = UINT64_MAX;
@@ -408,6 +414,10 @@ static int cmd_write(int argc, char **argv)
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(o, "--no-fsync") == 0) {
             no_fsync = true;
+            continue;
+        }
+        if (strcmp(o, "--hang") == 0) {
+            hang = true;
             continue;
         }
         if (v == NULL) {
@@ -519,9 +529,28 @@ static int cmd_write(int argc, char **argv)
             goto done;
         }
     }
+    if (hang) {
+        if (log_commit(g.log) != ENLACE_OK) {
+            fail("log_commit failed");
+            goto done;
+        }
+        for (int i = 0; i < 30000 && !log_prepared_ready(g.log); i++) {
+            usleep(1000);
+        }
+        if (!log_prepared_ready(g.log) || write_other(&g, n)) {
+            fail("no prepared segment to write into");
+            goto done;
+        }
+    }
     if (log_commit(g.log) != ENLACE_OK || log_checkpoint(g.log, true, NULL) != ENLACE_OK) {
         fail("final log_checkpoint failed");
         goto done;
+    }
+    if (hang) {
+        printf("hanging\n");
+        fflush(stdout);
+        sleep(120);
+        _exit(0); /* no log_close: the zero tail stays */
     }
     status = 0;
 done:

@@ -179,6 +179,19 @@ static inline long fix_file_size(const char *path)
     return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
+/* Where the frames of a segment file end (its data size: less than its file size when
+ * it has a zero tail). */
+static inline long fix_data_size(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    uint64_t n = 0;
+    if (fd < 0 || log_segment_data_size(fd, &n) != ENLACE_OK) {
+        abort();
+    }
+    close(fd);
+    return (long)n;
+}
+
 static inline void fix_xor_byte(const char *path, long off, uint8_t mask)
 {
     int fd = open(path, O_RDWR);

@@ -10,7 +10,11 @@
  * record changed with a recomputed CRC, are refused with ENLACE_ERR_ROLLBACK naming the
  * checkpoint and the records; checkpoints by another key are refused. Crash leftovers in
  * the checkpoint files are repaired. log_scan reports every problem with its segment and
- * offset and carries on.
+ * offset and carries on. Zero tails: zero bytes from the end of the last frame to the end
+ * of the last segment end its data for every reader (writer and read-only opens, log_scan)
+ * and are neither cut nor reported; the writer fills them and a clean close cuts what is
+ * left. Zeros followed by other bytes are damage (a torn tail, or refused when a good
+ * frame follows), and a zero tail in an earlier segment is refused, naming the segment.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -89,7 +93,7 @@ static void test_torn_tails_are_cut_and_reported(void **state)
     const tail_row_t rows[] = {
         {"header announcing 100 bytes, 20 present", 0, 10},
         {"whole frame with a bad CRC", 1, 10},
-        {"4 KiB of zeros (unwritten blocks)", 2, 10},
+        {"4 KiB of zeros, then a byte (zeros are a zero tail only up to the end)", 2, 10},
         {"last record cut in half", 3, 9},
         {"3 bytes of a header", 4, 10},
     };
@@ -110,9 +114,10 @@ static void test_torn_tails_are_cut_and_reported(void **state)
             fix_append_bytes(seg, frame, sizeof(frame));
             cut = 12;
         } else if (rows[i].kind == 2) {
-            static uint8_t zeros[4096];
+            static uint8_t zeros[4097];
+            zeros[4096] = 0x2a;
             fix_append_bytes(seg, zeros, sizeof(zeros));
-            cut = 4096;
+            cut = 4097;
         } else if (rows[i].kind == 3) {
             long last = fix_record_offset(seg, 9);
             fix_truncate(seg, last + 150);
@@ -451,7 +456,7 @@ static void test_scan_reports_every_problem_with_its_place(void **state)
     fix_xor_byte(fix_seg(dir, 3), off1 + 500, 0x04); /* bad CRC: record 4 */
     fix_truncate(fix_seg(dir, 6), fix_record_offset(fix_seg(dir, 6), 2) + 10); /* short */
     fix_write_file(fix_path(dir, "seg-oops.log"), "");
-    fix_append_bytes(fix_seg(dir, 12), "\0\0\0\0\0\0\0\0", 8); /* zero length */
+    fix_append_bytes(fix_seg(dir, 12), "\0\0\0\0\0\0\0\0\0\1", 10); /* zero length */
     scan_log_t s = {0};
     log_scan_report_t rep;
     assert_int_equal(log_scan(dir, on_record, on_problem, &s, &rep), ENLACE_OK);
@@ -481,6 +486,200 @@ static void test_scan_reports_every_problem_with_its_place(void **state)
     fix_cleanup(dir);
 }
 
+/* ---- zero tails (pre-zeroed space, log_segment.h) ------------------------------------------ */
+
+static void append_zeros(const char *path, size_t n)
+{
+    uint8_t *z = calloc(1, n);
+    fix_append_bytes(path, z, n);
+    free(z);
+}
+
+typedef struct {
+    const char *name; /* the tail */
+    size_t zeros;     /* zero bytes after the last frame */
+} zero_row_t;
+
+static void test_zero_tail_in_the_last_segment_ends_its_data(void **state)
+{
+    (void)state;
+    const zero_row_t rows[] = {
+        {"1 zero byte", 1},
+        {"7 zero bytes (less than a frame header)", 7},
+        {"8 zero bytes (one all-zero header)", 8},
+        {"4 KiB and 3 bytes of zeros", 4099},
+        {"1 MiB of zeros (a prepared segment barely used)", 1u << 20},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        print_message("%s\n", rows[i].name);
+        char dir[256], why[512];
+        const uint64_t ckpt[] = {10, 0};
+        fix_tmpdir(dir, sizeof(dir), "log");
+        make_log(dir, 0, 12, 300, ckpt);
+        const char *seg = fix_seg(dir, 0);
+        long data = fix_file_size(seg);
+        log_options_t ro = {.dir = dir, .origin = FIX_ORIGIN, .checkpoint_pub = fix_pub};
+        log_store_t *log = NULL;
+        uint8_t root[32], again[32];
+        assert_int_equal(log_open(&ro, &log, why, sizeof(why)), ENLACE_OK);
+        assert_int_equal(log_root(log, 12, root), ENLACE_OK);
+        log_close(&log);
+        append_zeros(seg, rows[i].zeros);
+        long size = data + (long)rows[i].zeros;
+        assert_int_equal(fix_data_size(seg), data);
+
+        /* The verifier's scan: no problem, every record. */
+        log_scan_report_t rep;
+        assert_int_equal(log_scan(dir, NULL, NULL, NULL, &rep), ENLACE_OK);
+        assert_int_equal(rep.problems, 0);
+        assert_int_equal(rep.records, 12);
+        assert_int_equal(rep.bytes, data);
+        /* A read-only open: the same log, nothing to report. */
+        assert_int_equal(log_open(&ro, &log, why, sizeof(why)), ENLACE_OK);
+        assert_int_equal(log_size(log), 12);
+        assert_int_equal(log_recovered_bytes(log), 0);
+        assert_string_equal(log_recovery_detail(log), "");
+        assert_int_equal(log_root(log, 12, again), ENLACE_OK);
+        assert_memory_equal(root, again, 32);
+        log_close(&log);
+        /* A writer open keeps the zero tail and writes its next frames over it. */
+        log_options_t o = fix_options(dir);
+        o.no_prealloc = true;
+        assert_int_equal(log_open(&o, &log, why, sizeof(why)), ENLACE_OK);
+        assert_int_equal(log_size(log), 12);
+        assert_int_equal(log_checkpoint_size(log), 10);
+        assert_int_equal(log_recovered_bytes(log), 0);
+        assert_int_equal(log_root(log, 12, again), ENLACE_OK);
+        assert_memory_equal(root, again, 32);
+        assert_int_equal(fix_file_size(seg), size);
+        assert_int_equal(fix_append(log, 2, 300), ENLACE_OK);
+        assert_int_equal(log_commit(log), ENLACE_OK);
+        long written = fix_data_size(seg);
+        assert_true(written > data);
+        assert_int_equal(fix_file_size(seg), written > size ? written : size);
+        /* A clean close cuts the zero tail. */
+        log_close(&log);
+        assert_int_equal(fix_file_size(seg), written);
+        assert_int_equal(log_open(&o, &log, why, sizeof(why)), ENLACE_OK);
+        assert_int_equal(log_size(log), 14);
+        for (uint64_t s = 0; s < 14; s++) {
+            uint8_t *d = NULL;
+            size_t n = 0;
+            assert_int_equal(log_read(log, s, &d, &n), ENLACE_OK);
+            assert_true(fix_record_ok(d, n, s));
+            free(d);
+        }
+        log_close(&log);
+        fix_cleanup(dir);
+    }
+}
+
+static void test_zeros_followed_by_data_are_damage(void **state)
+{
+    (void)state;
+    char dir[256], why[1024];
+    log_store_t *log = NULL;
+
+    /* Zeros, then bytes that are no frame: a torn tail, cut zeros and all. */
+    fix_tmpdir(dir, sizeof(dir), "log");
+    make_log(dir, 0, 12, 300, NULL);
+    const char *seg = fix_seg(dir, 0);
+    long data = fix_file_size(seg);
+    append_zeros(seg, 100);
+    fix_append_bytes(seg, "junk", 4);
+    log_scan_report_t rep;
+    assert_int_equal(log_scan(dir, NULL, NULL, NULL, &rep), ENLACE_OK);
+    assert_int_equal(rep.problems, 1); /* bad-length (0) at `data` */
+    assert_int_equal(try_open(dir, 0, &log, why, sizeof(why)), ENLACE_OK);
+    assert_int_equal(log_size(log), 12);
+    assert_int_equal(log_recovered_bytes(log), 104);
+    assert_non_null(strstr(log_recovery_detail(log), "zero bytes followed by other data"));
+    log_close(&log);
+    assert_int_equal(fix_file_size(seg), data);
+    fix_cleanup(dir);
+
+    /* Zeros, then a good frame of a later record: damage in the middle, refused. */
+    fix_tmpdir(dir, sizeof(dir), "log");
+    make_log(dir, 0, 12, 300, NULL);
+    seg = fix_seg(dir, 0);
+    long r10 = fix_record_offset(seg, 10), r11 = fix_record_offset(seg, 11);
+    long size = fix_file_size(seg);
+    char *bytes = fix_read_file(seg);
+    fix_truncate(seg, r10);
+    append_zeros(seg, 64);
+    fix_append_bytes(seg, bytes + r11, (size_t)(size - r11));
+    free(bytes);
+    char at[64];
+    snprintf(at, sizeof(at), "offset %ld", r10);
+    const char *needles[] = {"record 10", at, "zero bytes followed by other data",
+                             "good records follow", NULL};
+    expect_refusal(dir, ENLACE_ERR_CORRUPT, needles);
+    log_options_t ro = {.dir = dir, .origin = FIX_ORIGIN, .checkpoint_pub = fix_pub};
+    assert_int_equal(log_open(&ro, &log, why, sizeof(why)), ENLACE_ERR_CORRUPT);
+    assert_int_equal(log_scan(dir, NULL, NULL, NULL, &rep), ENLACE_OK);
+    assert_int_equal(rep.problems, 1);
+    assert_int_equal(rep.records, 10);
+    fix_cleanup(dir);
+
+    /* A frame cut short by a crash in pre-zeroed space: its header and some bytes, then
+     * the zeros it was written over. A torn tail (bad CRC), cut with the zeros. */
+    fix_tmpdir(dir, sizeof(dir), "log");
+    make_log(dir, 0, 12, 300, NULL);
+    seg = fix_seg(dir, 0);
+    r11 = fix_record_offset(seg, 11);
+    fix_truncate(seg, r11 + 40);
+    append_zeros(seg, 8192);
+    assert_int_equal(try_open(dir, 0, &log, why, sizeof(why)), ENLACE_OK);
+    assert_int_equal(log_size(log), 11);
+    assert_int_equal(log_recovered_bytes(log), 40 + 8192);
+    print_message("  %s\n", log_recovery_detail(log));
+    assert_non_null(strstr(log_recovery_detail(log), "CRC mismatch"));
+    assert_non_null(strstr(log_recovery_detail(log), "zero"));
+    log_close(&log);
+    assert_int_equal(fix_file_size(seg), r11);
+    fix_cleanup(dir);
+}
+
+static void test_zero_tail_in_an_earlier_segment_is_refused(void **state)
+{
+    (void)state;
+    char dir[256];
+    fix_tmpdir(dir, sizeof(dir), "log");
+    make_log(dir, 4096, 20, 1000, NULL); /* 3 records per segment */
+    const char *seg0 = fix_seg(dir, 0);
+    long data = fix_file_size(seg0);
+    append_zeros(seg0, 500);
+    char at[64];
+    snprintf(at, sizeof(at), "offset %ld", data);
+    const char *needles[] = {"seg-00000000000000000000.log", "500 zero bytes", at,
+                             "not the last segment",         "zero tail",      NULL};
+    expect_refusal(dir, ENLACE_ERR_CORRUPT, needles);
+    log_options_t ro = {.dir = dir, .origin = FIX_ORIGIN, .checkpoint_pub = fix_pub};
+    log_store_t *log = NULL;
+    char why[512];
+    assert_int_equal(log_open(&ro, &log, why, sizeof(why)), ENLACE_ERR_CORRUPT);
+    assert_non_null(strstr(why, "seg-00000000000000000000.log"));
+
+    scan_log_t s = {0};
+    log_scan_report_t rep;
+    assert_int_equal(log_scan(dir, NULL, on_problem, &s, &rep), ENLACE_OK);
+    assert_int_equal(rep.problems, 1);
+    assert_int_equal(s.issues[0], LOG_SCAN_ZERO_TAIL);
+    assert_string_equal(s.segments[0], "seg-00000000000000000000.log");
+    assert_int_equal(s.offsets[0], data);
+    assert_int_equal(rep.records, 20); /* nothing lost */
+
+    /* The same zeros at the end of the last segment are its zero tail. */
+    fix_truncate(seg0, data);
+    append_zeros(fix_seg(dir, 18), 500);
+    assert_int_equal(log_scan(dir, NULL, NULL, NULL, &rep), ENLACE_OK);
+    assert_int_equal(rep.problems, 0);
+    assert_int_equal(log_open(&ro, &log, why, sizeof(why)), ENLACE_OK);
+    assert_int_equal(log_size(log), 20);
+    log_close(&log);
+    fix_cleanup(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,6 +695,9 @@ int main(void)
         cmocka_unit_test(test_checkpoint_by_another_key_or_origin_is_refused),
         cmocka_unit_test(test_checkpoint_files_left_by_a_crash_are_repaired),
         cmocka_unit_test(test_scan_reports_every_problem_with_its_place),
+        cmocka_unit_test(test_zero_tail_in_the_last_segment_ends_its_data),
+        cmocka_unit_test(test_zeros_followed_by_data_are_damage),
+        cmocka_unit_test(test_zero_tail_in_an_earlier_segment_is_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     EVP_PKEY_free(fix_key);

@@ -9,7 +9,12 @@
  * consistent with the previous one; proofs verify against the roots. Concurrency: reader
  * threads read every committed record while the writer appends. fsync modes: all three
  * produce the same log; the BATCH bookkeeping says when a sync is due. Refusals: wrong
- * seq, oversized record, read-only stores, a second writer, bad options.
+ * seq, oversized record, read-only stores, a second writer, bad options. Prepared
+ * segments: a roll renames the prepared file into place (the new segment is segment_size
+ * bytes at once) after cutting the previous segment to its data; a writer on a segment
+ * that was not prepared rolls as soon as one is ready; a clean close leaves no zero tail
+ * and no temp file; a crash leaves a zero tail the next writer fills, and a temp file a
+ * writer open deletes; no_prealloc behaves as before (files always end at their data).
  * Damage, recovery and rollback are in test_log_recover.c.
  */
 #include <stdarg.h>
@@ -20,6 +25,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/wait.h>
 
 #include "log_fixture.h"
 #include "log_history.h"
@@ -458,6 +464,14 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+static void count_damage(const log_scan_problem_t *p, void *user)
+{
+    if (p->issue != LOG_SCAN_SHORT) {
+        print_error("log_scan of a live log: %s: %s\n", log_scan_issue_str(p->issue), p->detail);
+        (*(int *)user)++;
+    }
+}
+
 static void test_read_only_opens_beside_a_live_writer(void **state)
 {
     (void)state;
@@ -471,7 +485,8 @@ static void test_read_only_opens_beside_a_live_writer(void **state)
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, writer_main, &w), 0);
     /* An auditor opening the live log never sees a rollback or corruption: it reads the
-     * checkpoints before the segments, and a write in progress is only a torn tail. */
+     * checkpoints before the segments, and a write in progress is only a torn tail (or a
+     * frame half copied into a zero tail, which it reads again). */
     log_options_t ro = {.dir = dir, .origin = FIX_ORIGIN, .checkpoint_pub = fix_pub};
     int opens = 0, torn = 0;
     for (; opens < 30 || log_size(log) < 20000; opens++) {
@@ -484,6 +499,12 @@ static void test_read_only_opens_beside_a_live_writer(void **state)
         assert_int_equal(rc, ENLACE_OK);
         torn += log_recovered_bytes(r) > 0;
         log_close(&r);
+        /* So does the verifier's scan: at most a write in progress (a short frame) at the
+         * end, never damage, though the writer fills prepared (pre-zeroed) segments. */
+        int damage = 0;
+        log_scan_report_t rep;
+        assert_int_equal(log_scan(dir, NULL, count_damage, &damage, &rep), ENLACE_OK);
+        assert_int_equal(damage, 0);
     }
     atomic_store(&stop, true);
     pthread_join(th, NULL);
@@ -532,6 +553,260 @@ static void test_fsync_modes(void **state)
         log_close(&log);
         fix_cleanup(dir);
     }
+}
+
+/* ---- prepared segments (log_prep.h) ---------------------------------------------------- */
+
+/* Wait, at most 20 s, for the store's background thread to have a prepared file ready. */
+static void wait_prepared(log_store_t *log)
+{
+    for (int i = 0; i < 20000 && !log_prepared_ready(log); i++) {
+        usleep(1000);
+    }
+    assert_true(log_prepared_ready(log));
+}
+
+/* The segment files of dir, in order. */
+static size_t list_segments(const char *dir, log_segment_file_t **files)
+{
+    size_t n = 0;
+    assert_int_equal(log_segment_list(dir, files, &n), ENLACE_OK);
+    return n;
+}
+
+/* Every segment but the last ends at its data; returns the last one's path (a static
+ * buffer, valid until the next call). */
+static const char *check_segments(const char *dir, size_t *count)
+{
+    static char last_path[600];
+    log_segment_file_t *files = NULL;
+    size_t n = list_segments(dir, &files);
+    assert_true(n > 0);
+    for (size_t i = 0; i + 1 < n; i++) {
+        const char *path = fix_path(dir, files[i].name);
+        assert_true(files[i].valid);
+        assert_int_equal(fix_file_size(path), fix_data_size(path));
+    }
+    snprintf(last_path, sizeof(last_path), "%s", fix_path(dir, files[n - 1].name));
+    *count = n;
+    free(files);
+    return last_path;
+}
+
+static bool exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+static void test_prepared_segments_are_rolled_into(void **state)
+{
+    (void)state;
+    char dir[256];
+    fix_tmpdir(dir, sizeof(dir), "log");
+    log_options_t o = fix_options(dir);
+    o.segment_size = 65536;
+    log_store_t *log = open_ok(&o);
+    size_t n;
+
+    /* The first segment of a new log exists before anything is prepared: it grows. */
+    assert_int_equal(fix_append(log, 3, 1000), ENLACE_OK);
+    assert_int_equal(log_commit(log), ENLACE_OK);
+    char seg0[600];
+    snprintf(seg0, sizeof(seg0), "%s", fix_seg(dir, 0));
+    assert_int_equal(fix_file_size(seg0), fix_data_size(seg0));
+    wait_prepared(log);
+    assert_int_equal(fix_file_size(fix_path(dir, LOG_PREPARED_FILE)), 65536);
+
+    /* Early roll: the next commit starts a segment in the prepared file, though the
+     * first one is far from full; the first one ends at its data. */
+    assert_int_equal(fix_append(log, 2, 1000), ENLACE_OK);
+    assert_int_equal(log_commit(log), ENLACE_OK);
+    const char *last = check_segments(dir, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(last, fix_seg(dir, 3));
+    assert_int_equal(fix_file_size(last), 65536);
+    long two = fix_data_size(last);
+    assert_true(two > 2000 && two < 2200);
+    assert_int_equal(fix_file_size(seg0), fix_data_size(seg0));
+
+    /* Readers of the live log take the zero tail for the end of the data. */
+    log_options_t ro = {.dir = dir, .origin = FIX_ORIGIN, .checkpoint_pub = fix_pub};
+    log_store_t *r = open_ok(&ro);
+    assert_int_equal(log_size(r), 5);
+    assert_int_equal(log_recovered_bytes(r), 0);
+    log_close(&r);
+    log_scan_report_t rep;
+    assert_int_equal(log_scan(dir, NULL, NULL, NULL, &rep), ENLACE_OK);
+    assert_int_equal(rep.problems, 0);
+    assert_int_equal(rep.records, 5);
+
+    /* Filling it: writes land inside the file (its size stays), and the roll at
+     * segment_size goes to the next prepared file after cutting this one to its data. */
+    while (n < 4) {
+        wait_prepared(log);
+        assert_int_equal(fix_append(log, 9, 1000), ENLACE_OK);
+        assert_int_equal(log_commit(log), ENLACE_OK);
+        size_t before = n;
+        last = check_segments(dir, &n);
+        assert_int_equal(fix_file_size(last), 65536);
+        assert_true(n == before || n == before + 1);
+    }
+    log_close(&log);
+
+    /* A clean close: no zero tail, no temp file. */
+    last = check_segments(dir, &n);
+    assert_int_equal(fix_file_size(last), fix_data_size(last));
+    assert_false(exists(fix_path(dir, LOG_PREPARED_FILE)));
+    uint64_t size = 0;
+    assert_int_equal(log_scan(dir, NULL, NULL, NULL, &rep), ENLACE_OK);
+    assert_int_equal(rep.problems, 0);
+    size = rep.records;
+
+    /* Reopened, the last segment was not prepared (it was cut at close): the writer
+     * moves to a prepared one at the first commit after one is ready. */
+    log = open_ok(&o);
+    assert_int_equal(log_size(log), size);
+    assert_int_equal(fix_append(log, 1, 100), ENLACE_OK);
+    assert_int_equal(log_commit(log), ENLACE_OK);
+    wait_prepared(log);
+    size_t before = n;
+    assert_int_equal(fix_append(log, 1, 100), ENLACE_OK);
+    assert_int_equal(log_commit(log), ENLACE_OK);
+    last = check_segments(dir, &n);
+    assert_int_equal(n, before + 1);
+    assert_string_equal(last, fix_seg(dir, size + 1));
+    assert_int_equal(fix_file_size(last), 65536);
+    log_close(&log);
+    log = open_ok(&o);
+    assert_int_equal(log_size(log), size + 2);
+    for (uint64_t s = 0; s < size + 2; s++) {
+        uint8_t *d = NULL;
+        size_t len = 0;
+        assert_int_equal(log_read(log, s, &d, &len), ENLACE_OK);
+        assert_true(fix_record_ok(d, len, s));
+        free(d);
+    }
+    log_close(&log);
+    fix_cleanup(dir);
+}
+
+static void test_no_prealloc_and_leftover_prepared_files(void **state)
+{
+    (void)state;
+    char dir[256];
+    fix_tmpdir(dir, sizeof(dir), "log");
+    log_options_t o = fix_options(dir);
+    o.segment_size = 8192;
+    o.no_prealloc = true;
+    log_store_t *log = open_ok(&o);
+    /* Without preparation every segment always ends at its data: as before. */
+    size_t n = 0;
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(fix_append(log, 1 + (uint64_t)i % 4, 900), ENLACE_OK);
+        assert_int_equal(log_commit(log), ENLACE_OK);
+        const char *last = check_segments(dir, &n);
+        assert_int_equal(fix_file_size(last), fix_data_size(last));
+        assert_false(exists(fix_path(dir, LOG_PREPARED_FILE)));
+        assert_false(log_prepared_ready(log));
+    }
+    assert_true(n > 4);
+    uint64_t size = log_size(log);
+    log_close(&log);
+
+    /* A temp file left by a crash: readers ignore it, a writer open deletes it. */
+    fix_write_file(fix_path(dir, LOG_PREPARED_FILE), "half-prepared");
+    log_options_t ro = {.dir = dir, .origin = FIX_ORIGIN, .checkpoint_pub = fix_pub};
+    log_store_t *r = open_ok(&ro);
+    assert_int_equal(log_size(r), size);
+    log_close(&r);
+    log_scan_report_t rep;
+    assert_int_equal(log_scan(dir, NULL, NULL, NULL, &rep), ENLACE_OK);
+    assert_int_equal(rep.problems, 0);
+    assert_true(exists(fix_path(dir, LOG_PREPARED_FILE)));
+    log = open_ok(&o);
+    assert_false(exists(fix_path(dir, LOG_PREPARED_FILE)));
+    log_close(&log);
+
+    /* With preparation, a writer open replaces it with a file of zeros it prepares. */
+    fix_write_file(fix_path(dir, LOG_PREPARED_FILE), "half-prepared");
+    o.no_prealloc = false;
+    log = open_ok(&o);
+    wait_prepared(log);
+    char *z = fix_read_file(fix_path(dir, LOG_PREPARED_FILE));
+    assert_int_equal(fix_file_size(fix_path(dir, LOG_PREPARED_FILE)), 8192);
+    for (int i = 0; i < 8192; i++) {
+        assert_int_equal(z[i], 0);
+    }
+    free(z);
+    log_close(&log);
+    assert_false(exists(fix_path(dir, LOG_PREPARED_FILE)));
+    fix_cleanup(dir);
+}
+
+/* A writer that dies (no log_close) on a prepared segment leaves a zero tail; the next
+ * writer goes on filling it. */
+static void test_a_crash_leaves_a_zero_tail_that_the_next_writer_fills(void **state)
+{
+    (void)state;
+    char dir[256];
+    fix_tmpdir(dir, sizeof(dir), "log");
+    log_options_t o = fix_options(dir);
+    o.segment_size = 65536;
+    o.fsync = LOG_FSYNC_ALWAYS;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        log_store_t *log = NULL;
+        if (log_open(&o, &log, NULL, 0) != ENLACE_OK || fix_append(log, 3, 1000) != ENLACE_OK ||
+            log_commit(log) != ENLACE_OK) {
+            _exit(1);
+        }
+        for (int i = 0; i < 20000 && !log_prepared_ready(log); i++) {
+            usleep(1000);
+        }
+        if (fix_append(log, 2, 1000) != ENLACE_OK || log_commit(log) != ENLACE_OK) {
+            _exit(1);
+        }
+        for (int i = 0; i < 20000 && !log_prepared_ready(log); i++) {
+            usleep(1000);
+        }
+        _exit(log_prepared_ready(log) ? 0 : 2); /* no log_close: as a crash leaves it */
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char seg[600];
+    snprintf(seg, sizeof(seg), "%s", fix_seg(dir, 3));
+    long data = fix_data_size(seg);
+    assert_int_equal(fix_file_size(seg), 65536);
+    assert_true(exists(fix_path(dir, LOG_PREPARED_FILE)));
+
+    log_options_t ro = {.dir = dir, .origin = FIX_ORIGIN, .checkpoint_pub = fix_pub};
+    log_store_t *log = open_ok(&ro);
+    assert_int_equal(log_size(log), 5);
+    log_close(&log);
+    o.no_prealloc = true;
+    log = open_ok(&o);
+    assert_false(exists(fix_path(dir, LOG_PREPARED_FILE)));
+    assert_int_equal(log_size(log), 5);
+    assert_int_equal(log_recovered_bytes(log), 0);
+    assert_int_equal(fix_append(log, 3, 1000), ENLACE_OK);
+    assert_int_equal(log_commit(log), ENLACE_OK);
+    assert_int_equal(fix_file_size(seg), 65536); /* written inside the zero tail */
+    assert_true(fix_data_size(seg) > data + 3000);
+    log_close(&log);
+    assert_int_equal(fix_file_size(seg), fix_data_size(seg));
+    log = open_ok(&o);
+    assert_int_equal(log_size(log), 8);
+    for (uint64_t s = 0; s < 8; s++) {
+        uint8_t *d = NULL;
+        size_t len = 0;
+        assert_int_equal(log_read(log, s, &d, &len), ENLACE_OK);
+        assert_true(fix_record_ok(d, len, s));
+        free(d);
+    }
+    log_close(&log);
+    fix_cleanup(dir);
 }
 
 /* log_append_kind: a record given as its encoded kind field is stored as exactly the
@@ -599,6 +874,9 @@ int main(void)
         cmocka_unit_test(test_concurrent_readers_see_only_committed_records),
         cmocka_unit_test(test_read_only_opens_beside_a_live_writer),
         cmocka_unit_test(test_fsync_modes),
+        cmocka_unit_test(test_prepared_segments_are_rolled_into),
+        cmocka_unit_test(test_no_prealloc_and_leftover_prepared_files),
+        cmocka_unit_test(test_a_crash_leaves_a_zero_tail_that_the_next_writer_fills),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     EVP_PKEY_free(fix_key);
