@@ -50,11 +50,13 @@ static inline void fix_tmpdir(char *out, size_t len, const char *leaf)
     snprintf(out, len, "%s/%s", base, leaf);
 }
 
+/* Remove the scratch directory fix_tmpdir made for `dir` (its leaf may be nested). */
 static inline void fix_cleanup(const char *dir)
 {
     char base[512];
     snprintf(base, sizeof(base), "%s", dir);
-    char *slash = strrchr(base, '/');
+    char *scratch = strstr(base, "/test_log.");
+    char *slash = scratch != NULL ? strchr(scratch + 1, '/') : strrchr(base, '/');
     if (slash != NULL) {
         *slash = '\0';
     }
