@@ -239,10 +239,13 @@ static void *io_main(void *arg)
         if (t->n_held && timeout > IO_HOLD_MS)
             timeout = IO_HOLD_MS;
         int n = epoll_wait(t->epfd, evs, 64, timeout);
+        bool bus = false;
         for (int i = 0; i < n; i++) {
             void *p = evs[i].data.ptr;
-            if (p == &tag_bus)
-                continue; /* drained below, every iteration (ZMQ_FD is edge-triggered) */
+            if (p == &tag_bus) {
+                bus = true; /* drained below, after the sockets */
+                continue;
+            }
             if (p == &tag_timer) {
                 on_tick(t);
                 continue;
@@ -252,7 +255,11 @@ static void *io_main(void *arg)
                 session_on_io(t, s, evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR),
                               evs[i].events & EPOLLOUT);
         }
-        drain_bus(t);
+        /* Only when ZMQ_FD fired: each drain reads until EAGAIN, and the EAGAIN read
+         * consumes the signal, so a message arriving later always fires it again. An
+         * empty probe is not free: libzmq then polls its mailbox (poll + getpid). */
+        if (bus)
+            drain_bus(t);
         more = false;
         for (size_t i = 0; i < t->n_sessions; i++) {
             session_t *s = t->sessions[i];

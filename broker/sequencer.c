@@ -1,6 +1,7 @@
 /* sequencer — group-committing log writer thread (see sequencer.h). */
 #include "sequencer.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@ struct sequencer {
     void *zctx;                  /* shared libzmq context */
     int n_io;                    /* number of io threads */
     void *pull;                  /* inbound requests (bound here) */
+    int pull_fd;                 /* its ZMQ_FD: readable when messages may be waiting */
     void **to_io;                /* PUSH socket per io thread */
     pthread_t thread;            /* the writer thread */
     bool started;                /* thread was started */
@@ -580,8 +582,11 @@ static void *sequencer_main(void *arg)
         announce_cert(s, agency, der, len);
     }
     while (!stop) {
-        zmq_pollitem_t item = {s->pull, 0, ZMQ_POLLIN, 0};
-        zmq_poll(&item, 1, wait_ms(s));
+        /* Sleep on ZMQ_FD itself: the drain below reads until EAGAIN, which consumes
+         * the wake-up signal, so any later message signals it again (zmq_poll would
+         * probe the socket's mailbox twice more per wake-up). */
+        struct pollfd pfd = {s->pull_fd, POLLIN, 0};
+        poll(&pfd, 1, (int)wait_ms(s));
         bus_msg_t *m = NULL;
         while (bus_recv(s->pull, &m) == ENLACE_OK)
             handle(s, m, &stop);
@@ -688,6 +693,11 @@ enlace_err_t sequencer_open(const broker_config_t *cfg, void *zctx, int n_io, se
         goto fail;
     }
     s->pull = bus_pull(zctx, BUS_SEQUENCER);
+    size_t fdlen = sizeof s->pull_fd;
+    if (s->pull && zmq_getsockopt(s->pull, ZMQ_FD, &s->pull_fd, &fdlen) != 0) {
+        zmq_close(s->pull);
+        s->pull = NULL;
+    }
     for (int i = 0; i < n_io && s->pull; i++) {
         char ep[64];
         snprintf(ep, sizeof ep, "inproc://io-%d", i);
