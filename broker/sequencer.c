@@ -633,7 +633,7 @@ static enlace_err_t append_startup(sequencer_t *s)
     if (rc == ENLACE_OK && cut > 0) {
         Enlace__Recovery rv = ENLACE__RECOVERY__INIT;
         rv.truncated_bytes = cut;
-        rv.detail = "torn tail cut at open (short or bad-CRC record)";
+        rv.detail = (char *)log_recovery_detail(s->log); /* what was cut, where and why */
         Enlace__Record r2 = ENLACE__RECORD__INIT;
         r2.kind_case = ENLACE__RECORD__KIND_RECOVERY;
         r2.recovery = &rv;

@@ -147,7 +147,8 @@ static uint64_t trailing_zeros(int fd, uint64_t from, uint64_t size)
  * beyond `expected`) start anywhere in the next RESYNC_WINDOW bytes? If so the damage is
  * in the middle of the log, not a torn tail. Candidates are filtered on the first record
  * byte, 0x08 (protobuf-c writes field 1, seq, first), so the search is cheap. */
-static bool good_frame_follows(int fd, uint64_t from, uint64_t file_size, uint64_t expected)
+static bool good_frame_follows(int fd, uint64_t from, uint64_t file_size, uint64_t expected,
+                               uint64_t *at)
 {
     /* A zero tail after the damage holds no frame: do not read it into memory. */
     file_size -= from < file_size ? trailing_zeros(fd, from, file_size) : 0;
@@ -177,10 +178,34 @@ static bool good_frame_follows(int fd, uint64_t from, uint64_t file_size, uint64
         if (log_record_unpack(rec, len, &r) == ENLACE_OK) {
             found = r->seq > expected;
             codec_free((ProtobufCMessage **)&r);
+            *at = from + o;
         }
     }
     free(buf);
     return found;
+}
+
+/* Does [from, to) of the file on fd overlap a whole page (LOG_PAGE bytes at a multiple
+ * of LOG_PAGE) of zeros? That is what a write interrupted by a power failure leaves:
+ * the pages of one commit reach the disk in no fixed order, so intact frames of the
+ * same, never acknowledged, commit can follow a page that was never written. */
+#define LOG_PAGE 4096u
+static bool zero_page_in(int fd, uint64_t from, uint64_t to)
+{
+    uint8_t page[LOG_PAGE];
+    for (uint64_t p = from - from % LOG_PAGE; p < to; p += LOG_PAGE) {
+        if (pread(fd, page, LOG_PAGE, (off_t)p) != (ssize_t)LOG_PAGE) {
+            return false;
+        }
+        size_t k = 0;
+        while (k < LOG_PAGE && page[k] == 0) {
+            k++;
+        }
+        if (k == LOG_PAGE) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static const char *frame_kind(log_frame_status_t st, uint32_t len)
@@ -264,8 +289,19 @@ static enlace_err_t load_segment(log_store_t *log, size_t i, bool last, scan_res
                              res->records, s->name, off, kind);
                 break;
             }
-            if (good_frame_follows(s->fd, off + LOG_FRAME_HEADER, (uint64_t)sb.st_size,
-                                   res->records)) {
+            uint64_t good_at = 0;
+            bool good = good_frame_follows(s->fd, off + LOG_FRAME_HEADER, (uint64_t)sb.st_size,
+                                           res->records, &good_at);
+            if (good && zero_page_in(s->fd, off, good_at)) {
+                /* An interrupted commit: cut like a torn tail, intact frames after it
+                 * included (none was acknowledged: a commit is acknowledged only after
+                 * its fdatasync, and the next is written only then). Never inside the
+                 * records a checkpoint signed: check_checkpoints refuses that. */
+                kind = "a page of zeros before intact frames: a commit interrupted by a "
+                       "power failure";
+                good = false;
+            }
+            if (good) {
                 rc = log_say(ENLACE_ERR_CORRUPT, why, why_len,
                              "record %" PRIu64 " in %s at offset %" PRIu64
                              " is damaged (%s) and good records follow it: not a torn tail; "

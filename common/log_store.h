@@ -58,17 +58,19 @@
  * segment that was not prepared (the first one of a log, one created that way, or the
  * last one as found at open when it has no zero tail) it rolls at the first commit after
  * a prepared file is ready, however little it holds: segments are named by their first
- * seq and may be short. Correctness never depends on the preparation. One cost: the
- * pages of one commit are written back in no particular order, so a power failure during
- * a commit into a zero tail can leave zeros before frames of that same (never
- * acknowledged) batch, which recovery refuses as damage followed by good frames; a
- * growing file rarely shows this, as ext4 publishes its new size only after its data.
+ * seq and may be short. Correctness never depends on the preparation. The pages of one
+ * commit are written back in no particular order, so a power failure during a commit
+ * (into a zero tail, or into a growing file on a filesystem without a journal) can leave
+ * a page of zeros before intact frames of that same, never acknowledged, batch: recovery
+ * cuts that as a torn tail (below).
  *
  * Recovery at open: segments are read in order. A zero tail ends the last segment's data
  * (it stays: the writer goes on filling it), and is damage in any other segment. In the
  * last segment, a frame that is short, has an impossible length (a zero header followed
  * by anything but zeros included), a bad CRC or does not decode, and after which no good
- * frame follows, starts the torn tail: it is cut with all that follows it, zeros too
+ * frame follows, starts the torn tail; so does such a frame followed by good frames when
+ * a whole zero page (4 KiB at a multiple of 4 KiB) lies between them (an interrupted
+ * commit, see above). The torn tail is cut with all that follows it, zeros too
  * (ftruncate + fsync; writer open only),
  * its size is reported by log_recovered_bytes() and log_recovery_detail(), and the broker
  * records a Recovery record. Any other damage (a bad frame followed by a good one, damage

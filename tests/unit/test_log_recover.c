@@ -640,6 +640,55 @@ static void test_zeros_followed_by_data_are_damage(void **state)
     fix_cleanup(dir);
 }
 
+/* Overwrites the 4 KiB page at `page` (a multiple of 4096) of path with `fill`. */
+static void fill_page(const char *path, long page, uint8_t fill)
+{
+    uint8_t buf[4096];
+    memset(buf, fill, sizeof(buf));
+    int fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, buf, sizeof(buf), page), (ssize_t)sizeof(buf));
+    close(fd);
+}
+
+/* A power failure during a commit: one page of the batch never reached the disk (zeros)
+ * while later frames of it did. Past the last checkpoint it is an interrupted, never
+ * acknowledged commit: cut like a torn tail, intact frames after it included. Inside
+ * signed records it is refused; a page of anything but zeros is refused as damage. */
+static void test_interrupted_commit_is_cut(void **state)
+{
+    (void)state;
+    char dir[256], why[1024];
+    for (int round = 0; round < 3; round++) {
+        const uint64_t early[] = {20, 0}, all[] = {60, 0};
+        fix_tmpdir(dir, sizeof(dir), "log");
+        make_log(dir, 0, 60, 300, round == 1 ? all : early);
+        const char *seg = fix_seg(dir, 0);
+        long page = (fix_record_offset(seg, 40) / 4096 + 1) * 4096; /* lands in record >= 40 */
+        uint64_t hit = 40;
+        while (fix_record_offset(seg, hit + 1) <= page)
+            hit++; /* the record the page starts in */
+        long hit_off = fix_record_offset(seg, hit);
+        assert_true(hit < 58); /* intact frames follow the page */
+        fill_page(seg, page, round == 2 ? 0x5a : 0x00);
+        log_store_t *log = NULL;
+        if (round == 0) {
+            assert_int_equal(try_open(dir, 0, &log, why, sizeof(why)), ENLACE_OK);
+            assert_int_equal(log_size(log), hit);
+            assert_non_null(strstr(log_recovery_detail(log), "power failure"));
+            log_close(&log);
+            assert_int_equal(fix_data_size(seg), hit_off);
+        } else if (round == 1) {
+            const char *needles[] = {"signed 60 records", "refusing to cut", NULL};
+            expect_refusal(dir, ENLACE_ERR_CORRUPT, needles);
+        } else {
+            const char *needles[] = {"good records follow", NULL};
+            expect_refusal(dir, ENLACE_ERR_CORRUPT, needles);
+        }
+        fix_cleanup(dir);
+    }
+}
+
 static void test_zero_tail_in_an_earlier_segment_is_refused(void **state)
 {
     (void)state;
@@ -697,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_scan_reports_every_problem_with_its_place),
         cmocka_unit_test(test_zero_tail_in_the_last_segment_ends_its_data),
         cmocka_unit_test(test_zeros_followed_by_data_are_damage),
+        cmocka_unit_test(test_interrupted_commit_is_cut),
         cmocka_unit_test(test_zero_tail_in_an_earlier_segment_is_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
