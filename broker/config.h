@@ -51,6 +51,7 @@ typedef struct broker_config {
     config_fsync_t fsync;       /* [log] fsync = always | batch-ms N | never */
     unsigned fsync_batch_ms;    /* N of "batch-ms N" (1..1000); 0 unless fsync is BATCH */
     bool verify_signatures;     /* [log] verify_signatures = true (false only for benchmarks) */
+    bool prepare_segments;      /* [log] prepare_segments = true (log_options_t.no_prealloc) */
     uint64_t max_frame;         /* [limits] max_frame = 1M (bytes after the length prefix) */
     unsigned max_sessions;      /* [limits] max_sessions = 4096 */
     unsigned max_sessions_per_agency; /* [limits] max_sessions_per_agency = 64 */

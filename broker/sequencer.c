@@ -676,6 +676,7 @@ enlace_err_t sequencer_open(const broker_config_t *cfg, void *zctx, int n_io, se
                  : cfg->fsync == CONFIG_FSYNC_BATCH ? LOG_FSYNC_BATCH
                                                     : LOG_FSYNC_NEVER,
         .batch_ms = cfg->fsync_batch_ms,
+        .no_prealloc = !cfg->prepare_segments,
         .origin = cfg->origin,
         .checkpoint_key = s->key,
     };
