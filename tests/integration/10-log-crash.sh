@@ -63,7 +63,7 @@ for round in $(seq 1 "$rounds"); do
   last=$(grep -E '^[0-9]+$' "$work/out" | tail -n 1 || true)
   # A prepared segment is segment_size (64 KiB) bytes from the start; ending in a zero
   # byte, it has a zero tail (near enough: a record ends in 0 one time in 256).
-  seg=$(find "$work/log" -name 'seg-*.log' | sort | tail -n 1)
+  seg=$({ find "$work/log" -name 'seg-*.log' 2>/dev/null || true; } | sort | tail -n 1)
   if [ -n "$seg" ] && [ "$(stat -c %s "$seg")" -eq 65536 ] &&
     [ "$(tail -c 1 "$seg" | od -An -tx1 | tr -d ' ')" = "00" ]; then
     zero=$((zero + 1))
@@ -71,9 +71,10 @@ for round in $(seq 1 "$rounds"); do
   # A kill rarely tears a write in the page cache, so every third round we also leave
   # what a power failure can: garbage or zeros after the last frame of the last segment.
   if [ $((round % 3)) -eq 0 ]; then
-    seg=$(find "$work/log" -name 'seg-*.log' | sort | tail -n 1)
+    seg=$({ find "$work/log" -name 'seg-*.log' 2>/dev/null || true; } | sort | tail -n 1)
     if [ $((round % 2)) -eq 0 ]; then src=/dev/urandom; else src=/dev/zero; fi
-    head -c $((1 + RANDOM % 1500)) "$src" >>"$seg"
+    # (no segment yet when the kill came before the writer created its directory)
+    [ -z "$seg" ] || head -c $((1 + RANDOM % 1500)) "$src" >>"$seg"
   fi
   if [ -n "$last" ] && [ "$last" -gt "$reported" ]; then reported=$last; fi
 
