@@ -853,6 +853,11 @@ static void read_frames(io_thread_impl_t *io, session_t *s)
             on_frame(io, s, f);
             codec_free((ProtobufCMessage **)&f);
         }
+        /* epoll is level-triggered: it reports what is still in the socket. Only what
+         * OpenSSL has buffered must be read now, which saves the read() per wake-up
+         * that would only return EAGAIN. */
+        if (!SSL_has_pending(s->ssl))
+            break;
     }
 }
 
