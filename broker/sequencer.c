@@ -47,6 +47,7 @@ struct sequencer {
     size_t times_cap;            /* capacity of times */
     uint64_t checkpoint_size;    /* tree size of the latest signed checkpoint */
     uint64_t last_checkpoint_ms; /* when it was signed */
+    bool checkpointing;          /* one is being stored (log_checkpoint_start) */
     publication_t **pubs;        /* publications appended since the last head, in seq order */
     size_t n_pubs, cap_pubs;     /* entries and capacity of pubs */
     bus_msg_t **waiting;         /* receipts waiting for a checkpoint that covers them */
@@ -396,19 +397,52 @@ static void handle_release(sequencer_t *s, bus_msg_t *m)
     bus_msg_free(&m);
 }
 
+/* Signs a checkpoint and stores it now (at shutdown). */
 static enlace_err_t sign_checkpoint(sequencer_t *s, bool force)
 {
     uint64_t size = log_size(s->log);
-    if (!force && size == s->checkpoint_size)
+    if (!force && size == s->checkpoint_size && !s->checkpointing)
         return ENLACE_OK;
-    enlace_err_t rc = log_checkpoint(s->log, force, NULL);
+    enlace_err_t rc = log_checkpoint(s->log, force, NULL); /* finishes one in progress */
+    s->checkpointing = false;
     if (rc == ENLACE_OK) {
-        s->checkpoint_size = size;
+        s->checkpoint_size = log_checkpoint_size(s->log);
         s->last_checkpoint_ms = mono_ms();
     } else {
         blog(BLOG_ERROR, "checkpoint.failed", "error", enlace_err_str(rc), NULL);
     }
     return rc;
+}
+
+/* The periodic checkpoint: signed here, stored by the log's checkpoint thread so that
+ * commits do not wait behind its three syncs; adopted (and receipts answered) once
+ * stored (checkpoint_progress). */
+static void start_checkpoint(sequencer_t *s)
+{
+    s->last_checkpoint_ms = mono_ms();
+    if (s->checkpointing || log_size(s->log) == s->checkpoint_size)
+        return;
+    bool started = false;
+    enlace_err_t rc = log_checkpoint_start(s->log, &started);
+    if (rc != ENLACE_OK)
+        blog(BLOG_ERROR, "checkpoint.failed", "error", enlace_err_str(rc), NULL);
+    s->checkpointing = started;
+    if (!started) /* nothing new, or stored synchronously */
+        s->checkpoint_size = log_checkpoint_size(s->log);
+}
+
+static void checkpoint_progress(sequencer_t *s)
+{
+    if (!s->checkpointing)
+        return;
+    bool finished = false;
+    enlace_err_t rc = log_checkpoint_poll(s->log, false, &finished);
+    if (!finished)
+        return;
+    s->checkpointing = false;
+    if (rc != ENLACE_OK)
+        blog(BLOG_ERROR, "checkpoint.failed", "error", enlace_err_str(rc), NULL);
+    s->checkpoint_size = log_checkpoint_size(s->log);
 }
 
 /* Receipts are answered after the batch commit so the proof covers it. */
@@ -562,6 +596,8 @@ static long wait_ms(const sequencer_t *s)
     long due = log_sync_due_ms(s->log);
     if (due >= 0 && due < t)
         t = due;
+    if (s->checkpointing && t > 1)
+        t = 1; /* collect the stored checkpoint soon: receipts wait for it */
     if (s->uncommitted_since) {
         uint64_t age = mono_ms() - s->uncommitted_since;
         long left = age >= LAZY_COMMIT_MS ? 0 : (long)(LAZY_COMMIT_MS - age);
@@ -594,10 +630,10 @@ static void *sequencer_main(void *arg)
             commit_and_answer(s);
         else if (log_sync_due_ms(s->log) == 0 && log_sync(s->log) != ENLACE_OK)
             blog(BLOG_ERROR, "log.sync_failed", NULL);
-        if (mono_ms() - s->last_checkpoint_ms >= 1000) {
-            sign_checkpoint(s, false);
-            answer_waiting_receipts(s);
-        }
+        if (mono_ms() - s->last_checkpoint_ms >= 1000)
+            start_checkpoint(s);
+        checkpoint_progress(s);
+        answer_waiting_receipts(s);
     }
     /* Other threads' last records may sit in pipes fair-queued behind STOP. */
     for (;;) {

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "log_index.h"
+#include "log_ckwriter.h"
 #include "log_prep.h"
 #include "log_segment.h"
 #include "log_store.h"
@@ -77,6 +78,9 @@ struct log_store {
     bool have_ckpt;        /* a checkpoint has been signed (now or before) */
     uint64_t ckpt_size;    /* its tree size */
     uint8_t ckpt_root[32]; /* its root */
+    log_ckwriter_t *ckw;   /* stores checkpoints off this thread (log_checkpoint_start) */
+    uint64_t ck_size;      /* size and root of the one it is storing */
+    uint8_t ck_root[32];
 
     /* prepared segments (log_prep.h) */
     log_prep_t *prep; /* the preparing thread, NULL when off or read-only */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "log_ckwriter.h"
 #include "log_history.h"
 #include "log_internal.h"
 #include "wire.h"
@@ -98,6 +99,11 @@ void log_close(log_store_t **logp)
         return;
     }
     log_store_t *log = *logp;
+    if (log->ckw != NULL) { /* a checkpoint being stored is finished and adopted */
+        bool finished;
+        (void)log_checkpoint_poll(log, true, &finished);
+        log_ckwriter_destroy(&log->ckw);
+    }
     log_prep_destroy(&log->prep);
     if (log->writable && !log->failed) {
         /* A cleanly closed log has no zero tail; in every fsync mode, close syncs. */
@@ -622,74 +628,136 @@ enlace_err_t log_read_record(log_store_t *log, uint64_t seq, Enlace__Record **re
 
 /* ---- checkpoints ------------------------------------------------------------------------ */
 
-enlace_err_t log_checkpoint(log_store_t *log, bool force, char **note)
+/* Signs a checkpoint over the durable log into *out, with its size and root; *out NULL
+ * when there is nothing new to sign (or the note equals the latest). Writer thread. */
+static enlace_err_t ck_sign(log_store_t *log, bool force, uint64_t *size_out, uint8_t root[32],
+                            char **out)
 {
-    char *body = NULL, *signed_note = NULL;
-    enlace_err_t rc;
-    if (note != NULL) {
-        *note = NULL;
-    }
-    if (!log->writable) {
-        return ENLACE_ERR_INVALID;
-    }
-    if (log->failed) {
-        return ENLACE_ERR_IO;
-    }
+    *out = NULL;
     uint64_t size = log_size(log);
-    if (log->have_ckpt && size == log->ckpt_size && !force) {
-        rc = ENLACE_OK;
-        goto out;
-    }
-    if (!log->have_ckpt && size == 0 && !force) {
-        rc = ENLACE_OK; /* nothing to commit to yet */
-        goto out;
+    if ((log->have_ckpt && size == log->ckpt_size && !force) ||
+        (!log->have_ckpt && size == 0 && !force)) {
+        return ENLACE_OK; /* nothing (new) to commit to */
     }
     /* Sign only what is durable. */
-    if ((rc = log_sync(log)) != ENLACE_OK) {
-        goto out;
-    }
-    uint8_t root[32], prev[32];
-    if ((rc = merkle_root(log->tree, size, root)) != ENLACE_OK) {
-        goto out;
+    enlace_err_t rc = log_sync(log);
+    if (rc != ENLACE_OK || (rc = merkle_root(log->tree, size, root)) != ENLACE_OK) {
+        return rc;
     }
     /* Never sign a checkpoint inconsistent with the previous one (defence in depth: the
      * tree is append-only and was checked against it at open). */
+    uint8_t prev[32];
     if (log->have_ckpt &&
         (size < log->ckpt_size || merkle_root(log->tree, log->ckpt_size, prev) != ENLACE_OK ||
          CRYPTO_memcmp(prev, log->ckpt_root, 32) != 0)) {
-        rc = ENLACE_ERR_CORRUPT;
-        goto out;
+        return ENLACE_ERR_CORRUPT;
     }
-    if ((rc = checkpoint_format(log->origin, size, root, &body)) != ENLACE_OK ||
-        (rc = checkpoint_sign(log->key, log->origin, body, &signed_note)) != ENLACE_OK) {
-        goto out;
+    char *body = NULL, *signed_note = NULL;
+    if ((rc = checkpoint_format(log->origin, size, root, &body)) == ENLACE_OK) {
+        rc = checkpoint_sign(log->key, log->origin, body, &signed_note);
+    }
+    free(body);
+    if (rc != ENLACE_OK) {
+        return rc;
     }
     pthread_mutex_lock(&log->note_lock);
     bool same = log->note != NULL && strcmp(log->note, signed_note) == 0;
     pthread_mutex_unlock(&log->note_lock);
-    if (!same) {
+    if (same) {
+        free(signed_note); /* already stored */
+        log->have_ckpt = true;
+        return ENLACE_OK;
+    }
+    *size_out = size;
+    *out = signed_note;
+    return ENLACE_OK;
+}
+
+/* A stored checkpoint becomes the store's latest (note: ownership moves). */
+static void ck_adopt(log_store_t *log, char *note, uint64_t size, const uint8_t root[32])
+{
+    pthread_mutex_lock(&log->note_lock);
+    free(log->note);
+    log->note = note;
+    pthread_mutex_unlock(&log->note_lock);
+    log->have_ckpt = true;
+    log->ckpt_size = size;
+    memcpy(log->ckpt_root, root, 32);
+}
+
+static enlace_err_t writer_ok(const log_store_t *log)
+{
+    if (!log->writable) {
+        return ENLACE_ERR_INVALID;
+    }
+    return log->failed ? ENLACE_ERR_IO : ENLACE_OK;
+}
+
+enlace_err_t log_checkpoint_poll(log_store_t *log, bool wait, bool *finished)
+{
+    enlace_err_t rc = ENLACE_OK;
+    char *note = NULL;
+    *finished = log_ckwriter_poll(log->ckw, wait, &rc, &note);
+    if (*finished) {
+        if (rc == ENLACE_OK) {
+            ck_adopt(log, note, log->ck_size, log->ck_root);
+        } else {
+            free(note);
+        }
+    }
+    return rc;
+}
+
+enlace_err_t log_checkpoint_start(log_store_t *log, bool *started)
+{
+    *started = false;
+    enlace_err_t rc = writer_ok(log);
+    if (rc != ENLACE_OK) {
+        return rc;
+    }
+    if (log_ckwriter_busy(log->ckw)) {
+        return ENLACE_ERR_AGAIN;
+    }
+    if (log->ckw == NULL && (log->ckw = log_ckwriter_new(log->dfd)) == NULL) {
+        return log_checkpoint(log, false, NULL); /* no thread: store it here */
+    }
+    char *signed_note = NULL;
+    if ((rc = ck_sign(log, false, &log->ck_size, log->ck_root, &signed_note)) != ENLACE_OK ||
+        signed_note == NULL) {
+        return rc;
+    }
+    log_ckwriter_submit(log->ckw, signed_note); /* not busy: checked above */
+    *started = true;
+    return ENLACE_OK;
+}
+
+enlace_err_t log_checkpoint(log_store_t *log, bool force, char **note)
+{
+    if (note != NULL) {
+        *note = NULL;
+    }
+    enlace_err_t rc = writer_ok(log);
+    if (rc != ENLACE_OK) {
+        return rc;
+    }
+    bool finished;
+    (void)log_checkpoint_poll(log, true, &finished); /* one started earlier goes first */
+    char *signed_note = NULL;
+    uint64_t size = 0;
+    uint8_t root[32];
+    if ((rc = ck_sign(log, force, &size, root, &signed_note)) == ENLACE_OK && signed_note) {
         /* History first: after a crash between the two, open finds the newer entry in the
          * history and rewrites `checkpoint` from it. */
         if ((rc = log_history_append(log->dfd, signed_note)) != ENLACE_OK ||
             (rc = log_history_write_latest(log->dfd, signed_note)) != ENLACE_OK) {
-            goto out;
+            free(signed_note);
+            return rc;
         }
-        pthread_mutex_lock(&log->note_lock);
-        free(log->note);
-        log->note = signed_note;
-        signed_note = NULL;
-        pthread_mutex_unlock(&log->note_lock);
+        ck_adopt(log, signed_note, size, root);
     }
-    log->have_ckpt = true;
-    log->ckpt_size = size;
-    memcpy(log->ckpt_root, root, 32);
-    rc = ENLACE_OK;
-out:
     if (rc == ENLACE_OK && note != NULL) {
         rc = log_latest_checkpoint(log, note);
     }
-    free(body);
-    free(signed_note);
     return rc;
 }
 

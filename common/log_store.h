@@ -223,6 +223,20 @@ enlace_err_t log_read_record(log_store_t *log, uint64_t seq, Enlace__Record **re
  * signed yet and not forced); ENLACE_ERR_NOMEM. */
 enlace_err_t log_checkpoint(log_store_t *log, bool force, char **note);
 
+/* Writer. log_checkpoint (not forced, no note) with the storing done by another thread
+ * (log_ckwriter.h): signs now, sets *started, and returns; the checkpoint becomes the
+ * latest (log_latest_checkpoint, log_checkpoint_size) only when log_checkpoint_poll
+ * reports it finished and stored. ENLACE_ERR_AGAIN while a previous one is still being
+ * stored; *started false and ENLACE_OK when there was nothing new to sign (or no thread
+ * could be started: then it was stored synchronously). log_checkpoint and log_close
+ * first finish one in progress. */
+enlace_err_t log_checkpoint_start(log_store_t *log, bool *started);
+
+/* Writer. *finished when a checkpoint started by log_checkpoint_start has been stored
+ * (waiting for it when `wait`) and adopted; returns the storing's outcome (an error
+ * leaves the previous checkpoint the latest). ENLACE_OK, *finished false otherwise. */
+enlace_err_t log_checkpoint_poll(log_store_t *log, bool wait, bool *finished);
+
 /* Any thread. The latest signed checkpoint note (malloc'ed, caller frees).
  * Returns ENLACE_OK, ENLACE_ERR_NOT_FOUND (none yet) or ENLACE_ERR_NOMEM. */
 enlace_err_t log_latest_checkpoint(log_store_t *log, char **note);

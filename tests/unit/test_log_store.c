@@ -412,6 +412,68 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
+/* Checkpoints stored by the checkpoint thread: adopted only when polled as stored; one
+ * at a time; log_checkpoint and log_close finish one in progress; history in order. */
+static void test_checkpoints_stored_off_the_writer_thread(void **state)
+{
+    (void)state;
+    char dir[256];
+    fix_tmpdir(dir, sizeof(dir), "log");
+    log_options_t o = fix_options(dir);
+    log_store_t *log = open_ok(&o);
+    bool started = false, finished = false;
+    assert_int_equal(log_checkpoint_start(log, &started), ENLACE_OK);
+    assert_false(started); /* empty log: nothing to sign */
+    assert_int_equal(fix_append(log, 10, 50), ENLACE_OK);
+    assert_int_equal(log_commit(log), ENLACE_OK);
+    assert_int_equal(log_checkpoint_start(log, &started), ENLACE_OK);
+    assert_true(started);
+    assert_int_equal(log_checkpoint_size(log), 0); /* not adopted before it is stored */
+    bool again = false;
+    assert_int_equal(log_checkpoint_start(log, &again), ENLACE_ERR_AGAIN);
+    assert_int_equal(log_checkpoint_poll(log, true, &finished), ENLACE_OK);
+    assert_true(finished);
+    assert_int_equal(log_checkpoint_size(log), 10);
+    char *note = NULL;
+    uint64_t size = 0;
+    uint8_t root[32], want[32];
+    assert_int_equal(log_latest_checkpoint(log, &note), ENLACE_OK);
+    assert_int_equal(checkpoint_open(note, FIX_ORIGIN, fix_pub, NULL, &size, root), ENLACE_OK);
+    assert_int_equal(size, 10);
+    assert_int_equal(log_root(log, 10, want), ENLACE_OK);
+    assert_memory_equal(root, want, 32);
+    free(note);
+    assert_int_equal(log_checkpoint_poll(log, false, &finished), ENLACE_OK);
+    assert_false(finished); /* nothing in progress */
+
+    /* In progress when the synchronous one comes: it is finished first. */
+    assert_int_equal(fix_append(log, 5, 50), ENLACE_OK);
+    assert_int_equal(log_commit(log), ENLACE_OK);
+    assert_int_equal(log_checkpoint_start(log, &started), ENLACE_OK);
+    assert_true(started);
+    assert_int_equal(fix_append(log, 1, 50), ENLACE_OK);
+    assert_int_equal(log_commit(log), ENLACE_OK);
+    assert_int_equal(log_checkpoint(log, false, NULL), ENLACE_OK);
+    assert_int_equal(log_checkpoint_size(log), 16);
+
+    /* In progress at close: stored, and the reopened log adopts it. */
+    assert_int_equal(fix_append(log, 4, 50), ENLACE_OK);
+    assert_int_equal(log_commit(log), ENLACE_OK);
+    assert_int_equal(log_checkpoint_start(log, &started), ENLACE_OK);
+    assert_true(started);
+    log_close(&log);
+    log = open_ok(&o);
+    assert_int_equal(log_checkpoint_size(log), 20);
+    log_close(&log);
+    history_t h = {0};
+    assert_int_equal(log_history_each_path(dir, collect, &h), ENLACE_OK);
+    assert_int_equal(h.count, 4);
+    const uint64_t sizes[] = {10, 15, 16, 20};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(h.sizes[i], sizes[i]);
+    fix_cleanup(dir);
+}
+
 static void test_concurrent_readers_see_only_committed_records(void **state)
 {
     (void)state;
@@ -871,6 +933,7 @@ int main(void)
         cmocka_unit_test(test_append_kind_is_canonical),
         cmocka_unit_test(test_segments_roll_and_reopen),
         cmocka_unit_test(test_checkpoints_and_proofs),
+        cmocka_unit_test(test_checkpoints_stored_off_the_writer_thread),
         cmocka_unit_test(test_concurrent_readers_see_only_committed_records),
         cmocka_unit_test(test_read_only_opens_beside_a_live_writer),
         cmocka_unit_test(test_fsync_modes),
