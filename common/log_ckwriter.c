@@ -70,6 +70,7 @@ log_ckwriter_t *log_ckwriter_new(int dfd)
         free(w);
         return NULL;
     }
+    pthread_setname_np(w->thread, "enlace-ckpt"); /* for top and the benchmark's table */
     return w;
 }
 
