@@ -2,10 +2,10 @@
 #include "log_ckwriter.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 
 #include "log_history.h"
+#include "log_internal.h"
 
 struct log_ckwriter {
     int dfd;              /* log directory (borrowed) */
@@ -58,19 +58,12 @@ log_ckwriter_t *log_ckwriter_new(int dfd)
     w->dfd = dfd;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
-    /* Signals go to the process's other threads (the broker's main thread). */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int err = pthread_create(&w->thread, NULL, run, w);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err != 0) {
+    if (log_thread_start(&w->thread, run, w, "enlace-ckpt") != 0) {
         pthread_cond_destroy(&w->cond);
         pthread_mutex_destroy(&w->lock);
         free(w);
         return NULL;
     }
-    pthread_setname_np(w->thread, "enlace-ckpt"); /* for top and the benchmark's table */
     return w;
 }
 

@@ -102,6 +102,7 @@ log_seg_t *log_seg_get(const log_store_t *log, size_t i);
 enlace_err_t log_create_first_segment(log_store_t *log);
 enlace_err_t log_pwrite_full(int fd, const uint8_t *buf, size_t len, uint64_t off);
 uint64_t log_now_ms(void);
+int log_thread_start(pthread_t *t, void *(*fn)(void *), void *arg, const char *name);
 
 /* Write a reason into why (may be NULL) and return rc. */
 enlace_err_t log_say(enlace_err_t rc, char *why, size_t why_len, const char *fmt, ...)

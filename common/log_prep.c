@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log_internal.h"
 #include "log_store.h"
 
 /* Zeros are written and written back this many bytes at a time: small enough that a
@@ -169,20 +169,12 @@ log_prep_t *log_prep_new(int dfd, uint64_t size)
     atomic_init(&p->waiting, true);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
-    /* The thread blocks every signal: they are the application's to take (the broker
-     * reads them from a signalfd in its main thread). */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&p->thread, NULL, prep_main, p);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
+    if (log_thread_start(&p->thread, prep_main, p, "enlace-logprep") != 0) {
         pthread_cond_destroy(&p->wake);
         pthread_mutex_destroy(&p->mu);
         free(p);
         return NULL;
     }
-    pthread_setname_np(p->thread, "enlace-logprep");
     return p;
 }
 

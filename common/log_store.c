@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,22 @@ enlace_err_t log_open(const log_options_t *opt, log_store_t **out, char *why, si
     return ENLACE_OK;
 fail:
     log_close(&log);
+    return rc;
+}
+
+/* Starts a helper thread of the store (log_prep, log_ckwriter) with every signal blocked
+ * (signals are the application's: the broker reads them from a signalfd in its main
+ * thread) and named for top and the benchmark's per-thread table. 0 or an errno. */
+int log_thread_start(pthread_t *t, void *(*fn)(void *), void *arg, const char *name)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(t, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0) {
+        pthread_setname_np(*t, name);
+    }
     return rc;
 }
 

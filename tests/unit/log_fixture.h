@@ -159,6 +159,19 @@ static inline int fix_record_ok(const uint8_t *data, size_t len, uint64_t seq)
     return ok;
 }
 
+/* The log holds exactly n records, each reading back as fix_append wrote it. */
+static inline void fix_expect_records(log_store_t *log, uint64_t n)
+{
+    assert_int_equal(log_size(log), n);
+    for (uint64_t s = 0; s < n; s++) {
+        uint8_t *d = NULL;
+        size_t len = 0;
+        assert_int_equal(log_read(log, s, &d, &len), ENLACE_OK);
+        assert_true(fix_record_ok(d, len, s));
+        free(d);
+    }
+}
+
 static inline char *fix_path(const char *dir, const char *name)
 {
     static char buf[4][600];

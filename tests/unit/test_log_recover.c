@@ -148,15 +148,8 @@ static void test_torn_tails_are_cut_and_reported(void **state)
         assert_int_equal(log_commit(log), ENLACE_OK);
         log_close(&log);
         assert_int_equal(try_open(dir, 0, &log, why, sizeof(why)), ENLACE_OK);
-        assert_int_equal(log_size(log), rows[i].left + 2);
         assert_int_equal(log_recovered_bytes(log), 0);
-        for (uint64_t s = 0; s < log_size(log); s++) {
-            uint8_t *d = NULL;
-            size_t n = 0;
-            assert_int_equal(log_read(log, s, &d, &n), ENLACE_OK);
-            assert_true(fix_record_ok(d, n, s));
-            free(d);
-        }
+        fix_expect_records(log, rows[i].left + 2);
         log_close(&log);
         fix_cleanup(dir);
     }
@@ -561,14 +554,7 @@ static void test_zero_tail_in_the_last_segment_ends_its_data(void **state)
         log_close(&log);
         assert_int_equal(fix_file_size(seg), written);
         assert_int_equal(log_open(&o, &log, why, sizeof(why)), ENLACE_OK);
-        assert_int_equal(log_size(log), 14);
-        for (uint64_t s = 0; s < 14; s++) {
-            uint8_t *d = NULL;
-            size_t n = 0;
-            assert_int_equal(log_read(log, s, &d, &n), ENLACE_OK);
-            assert_true(fix_record_ok(d, n, s));
-            free(d);
-        }
+        fix_expect_records(log, 14);
         log_close(&log);
         fix_cleanup(dir);
     }

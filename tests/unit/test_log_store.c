@@ -236,16 +236,9 @@ static void test_segments_roll_and_reopen(void **state)
     free(files);
 
     log = open_ok(&o);
-    assert_int_equal(log_size(log), 72);
+    fix_expect_records(log, 72);
     assert_int_equal(log_root(log, 72, again), ENLACE_OK);
     assert_memory_equal(root, again, 32);
-    for (uint64_t s = 0; s < 72; s++) {
-        uint8_t *d = NULL;
-        size_t n = 0;
-        assert_int_equal(log_read(log, s, &d, &n), ENLACE_OK);
-        assert_true(fix_record_ok(d, n, s));
-        free(d);
-    }
     /* Appending continues where it stopped, with the next seq. */
     assert_int_equal(fix_append(log, 3, 1000), ENLACE_OK);
     assert_int_equal(log_commit(log), ENLACE_OK);
@@ -740,14 +733,7 @@ static void test_prepared_segments_are_rolled_into(void **state)
     assert_int_equal(fix_file_size(last), 65536);
     log_close(&log);
     log = open_ok(&o);
-    assert_int_equal(log_size(log), size + 2);
-    for (uint64_t s = 0; s < size + 2; s++) {
-        uint8_t *d = NULL;
-        size_t len = 0;
-        assert_int_equal(log_read(log, s, &d, &len), ENLACE_OK);
-        assert_true(fix_record_ok(d, len, s));
-        free(d);
-    }
+    fix_expect_records(log, size + 2);
     log_close(&log);
     fix_cleanup(dir);
 }
@@ -859,14 +845,7 @@ static void test_a_crash_leaves_a_zero_tail_that_the_next_writer_fills(void **st
     log_close(&log);
     assert_int_equal(fix_file_size(seg), fix_data_size(seg));
     log = open_ok(&o);
-    assert_int_equal(log_size(log), 8);
-    for (uint64_t s = 0; s < 8; s++) {
-        uint8_t *d = NULL;
-        size_t len = 0;
-        assert_int_equal(log_read(log, s, &d, &len), ENLACE_OK);
-        assert_true(fix_record_ok(d, len, s));
-        free(d);
-    }
+    fix_expect_records(log, 8);
     log_close(&log);
     fix_cleanup(dir);
 }
