@@ -165,16 +165,18 @@ static bool deliverable(const session_t *s, const subscription_t *sub, const pub
     return false;
 }
 
-/* Queues the Deliver, written straight from the publication's encoded bytes. */
-static void send_deliver(session_t *s, subscription_t *sub, const publication_t *p)
+/* Queues the Deliver, written straight from the publication's encoded bytes; false
+ * when out of memory (nothing queued, nothing marked in flight). */
+static bool send_deliver(session_t *s, subscription_t *sub, const publication_t *p)
 {
     size_t n = pub_deliver_size(p, sub->id);
     uint8_t *dst = session_out_claim(s, n);
     if (!dst)
-        return; /* out of memory: the record is not marked in flight, the cursor retries */
+        return false;
     pub_deliver_write(p, sub->id, dst);
     sub->inflight[(sub->in_head + sub->in_count) % SUB_WINDOW] = p->seq;
     sub->in_count++;
+    return true;
 }
 
 /* True when seq is known (from the sequencer's announcement) not to be a publication. */
@@ -221,12 +223,8 @@ void delivery_pump(io_thread_impl_t *io, session_t *s)
             rentry_t *e = rcache_get(io, sub->next);
             if (!e)
                 break; /* unreadable now: retry on the next head or tick */
-            if (e->pub && deliverable(s, sub, e->pub)) {
-                size_t before = sub->in_count;
-                send_deliver(s, sub, e->pub);
-                if (sub->in_count == before)
-                    break; /* out of memory: retry on the next head or tick */
-            }
+            if (e->pub && deliverable(s, sub, e->pub) && !send_deliver(s, sub, e->pub))
+                break; /* out of memory: retry on the next head or tick */
             sub->next++;
         }
     }

@@ -153,10 +153,7 @@ void pub_deliver_write(const publication_t *p, uint32_t sub_id, uint8_t *dst)
 {
     size_t d = deliver_len(p, sub_id);
     size_t body = 1 + wire_varint_size(d) + d;
-    dst[0] = (uint8_t)(body >> 24);
-    dst[1] = (uint8_t)(body >> 16);
-    dst[2] = (uint8_t)(body >> 8);
-    dst[3] = (uint8_t)body;
+    wire_put_be32(dst, (uint32_t)body);
     uint8_t *w = dst + 4;
     w += wire_len_prefix(w, F_FRAME_DELIVER, d);
     w += wire_uint_field(w, F_DELIVER_SUB, sub_id);

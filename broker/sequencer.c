@@ -47,7 +47,6 @@ struct sequencer {
     size_t times_cap;            /* capacity of times */
     uint64_t checkpoint_size;    /* tree size of the latest signed checkpoint */
     uint64_t last_checkpoint_ms; /* when it was signed */
-    bool checkpointing;          /* one is being stored (log_checkpoint_start) */
     publication_t **pubs;        /* publications appended since the last head, in seq order */
     size_t n_pubs, cap_pubs;     /* entries and capacity of pubs */
     bus_msg_t **waiting;         /* receipts waiting for a checkpoint that covers them */
@@ -94,6 +93,18 @@ static enlace_err_t note_time(sequencer_t *s, uint64_t seq, uint64_t t)
     return ENLACE_OK;
 }
 
+/* A Delivered record moves durable cursor (agency, name) to `next`, never backwards. */
+static void cursor_advance(sequencer_t *s, const char *agency, const char *name, uint64_t next)
+{
+    uint8_t key[32];
+    cursor_key(key, agency, name);
+    hmap_val_t *v = hmap_get(s->cursors, key);
+    if (!v)
+        hmap_put(s->cursors, key, (hmap_val_t){next, 0});
+    else if (next > v->a)
+        v->a = next;
+}
+
 /* Updates the indexes for one record (at open, and after each append). */
 static void index_record(sequencer_t *s, const Enlace__Record *r)
 {
@@ -131,12 +142,7 @@ static void index_record(sequencer_t *s, const Enlace__Record *r)
         for (size_t i = 0; i < d->n_message_seqs; i++)
             if (d->message_seqs[i] + 1 > top)
                 top = d->message_seqs[i] + 1;
-        cursor_key(key, d->recipient, d->subscription);
-        hmap_val_t *v = hmap_get(s->cursors, key);
-        if (!v)
-            hmap_put(s->cursors, key, (hmap_val_t){top, 0});
-        else if (top > v->a)
-            v->a = top;
+        cursor_advance(s, d->recipient, d->subscription, top);
     }
 }
 
@@ -257,15 +263,8 @@ static void handle_append(sequencer_t *s, bus_msg_t *m)
         appended(s, seq, t);
         if (m->cert && certdir_put(s->certs, m->agency, m->cert, m->cert_len))
             announce_cert(s, m->agency, m->cert, m->cert_len);
-        if (m->type == BUS_DELIVERED) {
-            uint8_t key[32];
-            cursor_key(key, m->agency, m->name);
-            hmap_val_t *v = hmap_get(s->cursors, key);
-            if (!v)
-                hmap_put(s->cursors, key, (hmap_val_t){m->seq + 1, 0});
-            else if (m->seq + 1 > v->a)
-                v->a = m->seq + 1;
-        }
+        if (m->type == BUS_DELIVERED)
+            cursor_advance(s, m->agency, m->name, m->seq + 1);
     }
     bus_msg_free(&m);
 }
@@ -401,10 +400,9 @@ static void handle_release(sequencer_t *s, bus_msg_t *m)
 static enlace_err_t sign_checkpoint(sequencer_t *s, bool force)
 {
     uint64_t size = log_size(s->log);
-    if (!force && size == s->checkpoint_size && !s->checkpointing)
+    if (!force && size == s->checkpoint_size && !log_checkpoint_storing(s->log))
         return ENLACE_OK;
     enlace_err_t rc = log_checkpoint(s->log, force, NULL); /* finishes one in progress */
-    s->checkpointing = false;
     if (rc == ENLACE_OK) {
         s->checkpoint_size = log_checkpoint_size(s->log);
         s->last_checkpoint_ms = mono_ms();
@@ -420,26 +418,22 @@ static enlace_err_t sign_checkpoint(sequencer_t *s, bool force)
 static void start_checkpoint(sequencer_t *s)
 {
     s->last_checkpoint_ms = mono_ms();
-    if (s->checkpointing || log_size(s->log) == s->checkpoint_size)
+    if (log_checkpoint_storing(s->log) || log_size(s->log) == s->checkpoint_size)
         return;
     bool started = false;
     enlace_err_t rc = log_checkpoint_start(s->log, &started);
     if (rc != ENLACE_OK)
         blog(BLOG_ERROR, "checkpoint.failed", "error", enlace_err_str(rc), NULL);
-    s->checkpointing = started;
     if (!started) /* nothing new, or stored synchronously */
         s->checkpoint_size = log_checkpoint_size(s->log);
 }
 
 static void checkpoint_progress(sequencer_t *s)
 {
-    if (!s->checkpointing)
-        return;
     bool finished = false;
     enlace_err_t rc = log_checkpoint_poll(s->log, false, &finished);
     if (!finished)
         return;
-    s->checkpointing = false;
     if (rc != ENLACE_OK)
         blog(BLOG_ERROR, "checkpoint.failed", "error", enlace_err_str(rc), NULL);
     s->checkpoint_size = log_checkpoint_size(s->log);
@@ -596,7 +590,7 @@ static long wait_ms(const sequencer_t *s)
     long due = log_sync_due_ms(s->log);
     if (due >= 0 && due < t)
         t = due;
-    if (s->checkpointing && t > 1)
+    if (log_checkpoint_storing(s->log) && t > 1)
         t = 1; /* collect the stored checkpoint soon: receipts wait for it */
     if (s->uncommitted_since) {
         uint64_t age = mono_ms() - s->uncommitted_since;

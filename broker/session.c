@@ -23,6 +23,7 @@
 #include "records.h"
 #include "sigfast.h"
 #include "topic.h"
+#include "wire.h"
 
 #define READ_CHUNK 16384
 /* At most this many TLS reads per session per loop pass: one busy publisher
@@ -179,10 +180,7 @@ enlace_err_t session_send(io_thread_impl_t *io, session_t *s, const Enlace__Fram
     if (out_reserve(s, body + 4) != ENLACE_OK)
         return ENLACE_ERR_NOMEM;
     uint8_t *p = s->out + s->out_len;
-    p[0] = (uint8_t)(body >> 24);
-    p[1] = (uint8_t)(body >> 16);
-    p[2] = (uint8_t)(body >> 8);
-    p[3] = (uint8_t)body;
+    wire_put_be32(p, (uint32_t)body);
     enlace__frame__pack(f, p + 4);
     s->out_len += body + 4;
     (void)io;

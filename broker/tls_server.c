@@ -83,8 +83,8 @@ SSL_CTX *tls_server_ctx_new(const char *cert_chain, const char *key, const char 
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
     /* One read() takes whatever the socket holds instead of a header and then a body per
-     * TLS record: fewer system calls per frame. Buffered bytes are drained by reading
-     * until WANT_READ (session.c), so none wait unseen by epoll. */
+     * TLS record: fewer system calls per frame. session.c keeps reading while OpenSSL
+     * holds buffered bytes (SSL_has_pending), so none wait unseen by epoll. */
     SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_num_tickets(ctx, 0);

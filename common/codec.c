@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "validate.h"
+#include "wire.h"
 
 /* Nesting the wire pre-scan follows; the schema nests 3 deep, so this is
  * only a guard. */
@@ -290,10 +291,7 @@ enlace_err_t codec_encode_frame(const Enlace__Frame *frame, uint8_t **out, size_
     uint8_t *buf = malloc(CODEC_LENGTH_PREFIX + n);
     if (buf == NULL)
         return ENLACE_ERR_NOMEM;
-    buf[0] = (uint8_t)(n >> 24);
-    buf[1] = (uint8_t)(n >> 16);
-    buf[2] = (uint8_t)(n >> 8);
-    buf[3] = (uint8_t)n;
+    wire_put_be32(buf, (uint32_t)n);
     enlace__frame__pack(frame, buf + CODEC_LENGTH_PREFIX);
     *out = buf;
     *out_len = CODEC_LENGTH_PREFIX + n;
@@ -415,8 +413,7 @@ enlace_err_t codec_decoder_next(codec_decoder_t *dec, const uint8_t *in, size_t 
         if (dec->prefix_have < CODEC_LENGTH_PREFIX)
             continue;
         /* The length is judged here, from its 4 bytes, before anything is allocated. */
-        uint32_t n = (uint32_t)dec->prefix[0] << 24 | (uint32_t)dec->prefix[1] << 16 |
-                     (uint32_t)dec->prefix[2] << 8 | dec->prefix[3];
+        uint32_t n = wire_get_be32(dec->prefix);
         *consumed = off;
         if (n == 0) {
             snprintf(dec->failed_why, sizeof(dec->failed_why), "zero-length frame");

@@ -17,6 +17,7 @@
 #include "crc32c.h"
 #include "log_history.h"
 #include "log_internal.h"
+#include "wire.h"
 
 /* How far past a damaged frame recovery looks for a good one (see good_frame_follows). */
 #define RESYNC_WINDOW (64u << 20)
@@ -48,11 +49,6 @@ static void hex32(const uint8_t h[32], char out[65])
     for (int i = 0; i < 32; i++) {
         snprintf(out + 2 * i, 3, "%02x", h[i]);
     }
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* mkdir -p with mode 0700 for what it creates; fsyncs the parent of the last level. */
@@ -165,13 +161,13 @@ static bool good_frame_follows(int fd, uint64_t from, uint64_t file_size, uint64
         return false;
     }
     for (size_t o = 0; o + LOG_FRAME_HEADER < n && o < RESYNC_WINDOW && !found; o++) {
-        uint32_t len = be32(buf + o);
+        uint32_t len = wire_get_be32(buf + o);
         if (len < 2 || len > LOG_MAX_RECORD || len > n - o - LOG_FRAME_HEADER ||
             buf[o + LOG_FRAME_HEADER] != 0x08) {
             continue;
         }
         const uint8_t *rec = buf + o + LOG_FRAME_HEADER;
-        if (crc32c(rec, len) != be32(buf + o + 4)) {
+        if (crc32c(rec, len) != wire_get_be32(buf + o + 4)) {
             continue;
         }
         Enlace__Record *r = NULL;
@@ -197,11 +193,7 @@ static bool zero_page_in(int fd, uint64_t from, uint64_t to)
         if (pread(fd, page, LOG_PAGE, (off_t)p) != (ssize_t)LOG_PAGE) {
             return false;
         }
-        size_t k = 0;
-        while (k < LOG_PAGE && page[k] == 0) {
-            k++;
-        }
-        if (k == LOG_PAGE) {
+        if (log_all_zero(page, LOG_PAGE)) {
             return true;
         }
     }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "wire.h"
 
 /* Reads are done in blocks of this size (a frame larger than it grows the buffer). */
 #define READ_BLOCK (1u << 20)
@@ -21,19 +22,6 @@
  * (255 ms in all: a writer's pwrite into the page cache takes microseconds, but the
  * writer thread can be descheduled in the middle of one). */
 #define LIVE_RETRIES 8
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 void log_segment_name(uint64_t first_seq, char name[LOG_SEGMENT_NAME_MAX])
 {
@@ -63,8 +51,8 @@ bool log_segment_parse_name(const char *name, uint64_t *first_seq)
 
 void log_frame_header(uint8_t hdr[LOG_FRAME_HEADER], const uint8_t *record, uint32_t len)
 {
-    put_be32(hdr, len);
-    put_be32(hdr + 4, crc32c(record, len));
+    wire_put_be32(hdr, len);
+    wire_put_be32(hdr + 4, crc32c(record, len));
 }
 
 static int file_cmp(const void *a, const void *b)
@@ -234,7 +222,7 @@ static int fill(log_frame_reader_t *r, size_t want)
     return 1;
 }
 
-static bool all_zero(const uint8_t *p, size_t n)
+bool log_all_zero(const uint8_t *p, size_t n)
 {
     return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
@@ -243,7 +231,7 @@ static bool all_zero(const uint8_t *p, size_t n)
  * Returns 1 yes, 0 no, -1 on a read error. The reader's position is unchanged. */
 static int zeros_to_eof(log_frame_reader_t *r)
 {
-    if (!all_zero(r->buf + r->start, r->end - r->start)) {
+    if (!log_all_zero(r->buf + r->start, r->end - r->start)) {
         return 0;
     }
     if (r->eof) {
@@ -264,7 +252,7 @@ static int zeros_to_eof(log_frame_reader_t *r)
         if (got == 0) {
             return 1;
         }
-        if (!all_zero(r->scratch, (size_t)got)) {
+        if (!log_all_zero(r->scratch, (size_t)got)) {
             return 0;
         }
         off += (uint64_t)got;
@@ -287,12 +275,12 @@ static log_frame_status_t next_frame(log_frame_reader_t *r, uint64_t *offset, co
             return LOG_FRAME_END;
         }
         /* Fewer than 8 bytes left: a torn header, or the last bytes of a zero tail. */
-        return all_zero(r->buf + r->start, r->end - r->start) ? LOG_FRAME_ZERO_TAIL
-                                                              : LOG_FRAME_SHORT;
+        return log_all_zero(r->buf + r->start, r->end - r->start) ? LOG_FRAME_ZERO_TAIL
+                                                                  : LOG_FRAME_SHORT;
     }
     *offset = r->buf_off + r->start;
-    uint32_t n = get_be32(r->buf + r->start);
-    uint32_t crc = get_be32(r->buf + r->start + 4);
+    uint32_t n = wire_get_be32(r->buf + r->start);
+    uint32_t crc = wire_get_be32(r->buf + r->start + 4);
     *len = n;
     if (n == 0 && crc == 0) {
         f = zeros_to_eof(r);

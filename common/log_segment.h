@@ -49,6 +49,9 @@ void log_segment_name(uint64_t first_seq, char name[LOG_SEGMENT_NAME_MAX]);
 bool log_segment_parse_name(const char *name, uint64_t *first_seq);
 
 /* hdr = the 8-byte frame header of record[0..len): big-endian length and CRC-32C. */
+/* True when the n bytes at p are all zero (a zero tail, a page never written). */
+bool log_all_zero(const uint8_t *p, size_t n);
+
 void log_frame_header(uint8_t hdr[LOG_FRAME_HEADER], const uint8_t *record, uint32_t len);
 
 /* One entry of a directory listing. */

@@ -600,7 +600,7 @@ enlace_err_t log_read(log_store_t *log, uint64_t seq, uint8_t **data, size_t *le
     if (rc != ENLACE_OK) {
         return rc;
     }
-    uint32_t n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+    uint32_t n = wire_get_be32(hdr);
     if (n == 0 || n > LOG_MAX_RECORD) {
         return ENLACE_ERR_CORRUPT;
     }
@@ -723,6 +723,11 @@ enlace_err_t log_checkpoint_poll(log_store_t *log, bool wait, bool *finished)
         }
     }
     return rc;
+}
+
+bool log_checkpoint_storing(const log_store_t *log)
+{
+    return log_ckwriter_busy(log->ckw);
 }
 
 enlace_err_t log_checkpoint_start(log_store_t *log, bool *started)

@@ -237,6 +237,10 @@ enlace_err_t log_checkpoint_start(log_store_t *log, bool *started);
  * leaves the previous checkpoint the latest). ENLACE_OK, *finished false otherwise. */
 enlace_err_t log_checkpoint_poll(log_store_t *log, bool wait, bool *finished);
 
+/* Writer. True while a checkpoint started by log_checkpoint_start awaits collection by
+ * log_checkpoint_poll. */
+bool log_checkpoint_storing(const log_store_t *log);
+
 /* Any thread. The latest signed checkpoint note (malloc'ed, caller frees).
  * Returns ENLACE_OK, ENLACE_ERR_NOT_FOUND (none yet) or ENLACE_ERR_NOMEM. */
 enlace_err_t log_latest_checkpoint(log_store_t *log, char **note);

@@ -17,6 +17,21 @@
 #define WIRE_LEN 2    /* wire type of bytes/string/message fields */
 #define WIRE_VARINT_MAX 10
 
+/* Big-endian 32-bit integers: the length prefix of a wire frame (codec.h) and the length
+ * and CRC of a log frame (log_segment.h). */
+static inline void wire_put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static inline uint32_t wire_get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* Writes v as a varint at p; returns the number of bytes (1..10). */
 static inline size_t wire_varint(uint8_t *p, uint64_t v)
 {

@@ -51,6 +51,7 @@
 #include "codec.h"
 #include "crypto.h"
 #include "envelope.h"
+#include "wire.h"
 
 #define MAX_PEERS 16
 #define MAX_TASKS 64
@@ -288,7 +289,7 @@ static void conn_frames(conn_t *c, void (*fn)(void *, const uint8_t *, size_t), 
     size_t pos = 0;
     while (c->in_len - pos >= 4) {
         const uint8_t *p = c->in + pos;
-        size_t n = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+        size_t n = wire_get_be32(p);
         if (c->in_len - pos - 4 < n)
             break;
         fn(arg, p + 4, n);
@@ -304,8 +305,7 @@ static Enlace__Frame *conn_wait_frame(conn_t *c, int timeout_ms)
     uint64_t end = now_ns() + (uint64_t)timeout_ms * 1000000u;
     for (;;) {
         if (c->in_len >= 4) {
-            size_t n =
-                (size_t)c->in[0] << 24 | (size_t)c->in[1] << 16 | (size_t)c->in[2] << 8 | c->in[3];
+            size_t n = wire_get_be32(c->in);
             if (c->in_len - 4 >= n) {
                 ProtobufCMessage *m = NULL;
                 codec_unpack(&enlace__frame__descriptor, c->in + 4, n, codec_default_budget(n), &m);

@@ -240,8 +240,7 @@ static void test_round_trip_every_kind(void **state)
         size_t wire_len, used;
         char why[256] = "";
         assert_int_equal(codec_encode_frame(&s.f, &wire, &wire_len), ENLACE_OK);
-        uint32_t declared =
-            (uint32_t)wire[0] << 24 | (uint32_t)wire[1] << 16 | (uint32_t)wire[2] << 8 | wire[3];
+        uint32_t declared = wire_get_be32(wire);
         assert_int_equal(declared, wire_len - 4);
 
         codec_decoder_t *dec = codec_decoder_new(0);

@@ -24,6 +24,7 @@
 
 #include "log_fixture.h"
 #include "log_history.h"
+#include "wire.h"
 
 /* Make a log in `dir` of `n` records of `payload` bytes (committed in batches of 7),
  * with checkpoints after the sizes listed in ckpt (0-terminated). */
@@ -332,7 +333,7 @@ static void test_changed_record_is_refused_and_located(void **state)
     int fd = open(seg, O_RDWR);
     uint8_t hdr[8], rec[1024];
     assert_int_equal(pread(fd, hdr, 8, off), 8);
-    uint32_t n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+    uint32_t n = wire_get_be32(hdr);
     assert_int_equal(pread(fd, rec, n, off + 8), (ssize_t)n);
     log_frame_header(hdr, rec, n);
     assert_int_equal(pwrite(fd, hdr, 8, off), 8);
